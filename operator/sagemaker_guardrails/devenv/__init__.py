@@ -1,0 +1,1 @@
+"""Local development environment: a real control plane, the emulator and the demo."""
