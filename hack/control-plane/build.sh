@@ -19,7 +19,15 @@ for bin in kube-apiserver etcd; do
     command -v go >/dev/null || { echo "go is needed to build ${bin} (or set KUBEBUILDER_ASSETS)" >&2; exit 1; }
     echo "building ${bin} (first run only; minutes) ..." >&2
     start=$(date +%s)
-    (cd "${here}" && go build -trimpath -ldflags="-s -w" -o "${cache}/${bin}.tmp" "./cmd/${bin}") >&2
+    ldflags="-s -w"
+    if [[ "${bin}" == kube-apiserver ]]; then
+      # Stamp the real version: the API server derives its feature-gate emulation version from it.
+      minor="$(echo "${k8s_version}" | cut -d. -f2)"
+      pkg=k8s.io/component-base/version
+      ldflags+=" -X ${pkg}.gitVersion=${k8s_version} -X ${pkg}.gitMajor=1 -X ${pkg}.gitMinor=${minor}"
+      ldflags+=" -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=1970-01-01T00:00:00Z"
+    fi
+    (cd "${here}" && go build -trimpath -ldflags="${ldflags}" -o "${cache}/${bin}.tmp" "./cmd/${bin}") >&2
     mv "${cache}/${bin}.tmp" "${cache}/${bin}"
     echo "built ${bin} in $(( $(date +%s) - start ))s" >&2
   fi
