@@ -1,0 +1,307 @@
+"""A real Kubernetes control plane (etcd + kube-apiserver, no nodes) for tests and the demo.
+
+This is what envtest does for Go operators, as separate processes on free loopback ports with a
+temporary data directory:
+
+- etcd with ``--unsafe-no-fsync`` (test data, speed over durability);
+- kube-apiserver with RBAC authorization, static-token authentication for the admin (group
+  ``system:masters``), a generated service-account signing key so that the TokenRequest API works
+  (the operator runs as a real ServiceAccount token, see :mod:`.kube`), and a self-signed serving
+  certificate whose CA goes into the kubeconfig.
+
+There is no controller-manager: namespaces stay ``Terminating`` after deletion, nothing garbage-
+collects by ownerReference and no default ServiceAccount appears (the ServiceAccount admission
+plugin is disabled for that reason). A CRD-only operator needs none of that.
+
+The binaries come from ``KUBEBUILDER_ASSETS`` (the envtest convention), the cache that
+``hack/control-plane/build.sh`` fills, or ``PATH``; in a source checkout the build script runs on
+demand. Children are stopped by their own PIDs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import functools
+import json
+import os
+import secrets
+import shutil
+import signal
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from sagemaker_guardrails.devenv.kube import Kubectl, write_kubeconfig
+from sagemaker_guardrails.devenv.processes import Process, free_port, wait_until
+
+ADMIN_USER = "sagemaker-guardrails-admin"
+_BINARIES = ("kube-apiserver", "etcd")
+
+
+class AssetsNotFoundError(RuntimeError):
+    """kube-apiserver and etcd are nowhere to be found and cannot be built here."""
+
+
+def _source_checkout() -> Path | None:
+    root = Path(__file__).resolve().parents[3]
+    return root if (root / "hack" / "control-plane" / "build.sh").is_file() else None
+
+
+def repo_root() -> Path | None:
+    """The source checkout this package runs from (editable install), if any."""
+    return _source_checkout()
+
+
+def _has_binaries(folder: Path) -> bool:
+    return all(os.access(folder / name, os.X_OK) for name in _BINARIES)
+
+
+def find_assets(build: bool = False) -> Path:
+    """The folder holding ``kube-apiserver`` and ``etcd``; with ``build``, runs the build script of a
+    source checkout when nothing is found (minutes, first time only)."""
+    env = os.environ.get("KUBEBUILDER_ASSETS")
+    if env and _has_binaries(Path(env)):
+        return Path(env)
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sagemaker-guardrails"
+    cached = sorted((base / "control-plane").glob("k8s-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for folder in cached:
+        if _has_binaries(folder):
+            return folder
+    on_path = [shutil.which(name) for name in _BINARIES]
+    if all(on_path) and len({Path(p).parent for p in on_path if p}) == 1:
+        return Path(str(on_path[0])).parent
+    checkout = _source_checkout()
+    if build and checkout is not None:
+        script = checkout / "hack" / "control-plane" / "build.sh"
+        out = subprocess.run(["bash", str(script)], check=True, stdout=subprocess.PIPE, text=True).stdout
+        return Path(out.strip().splitlines()[-1])
+    raise AssetsNotFoundError(
+        "kube-apiserver and etcd not found: set KUBEBUILDER_ASSETS, or run `make control-plane` "
+        "(bash hack/control-plane/build.sh) in a source checkout"
+    )
+
+
+def _write_service_account_key(path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    path.write_bytes(pem)
+    path.chmod(0o600)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """How to reach a running cluster as admin."""
+
+    kubeconfig: Path
+    server: str
+    workdir: Path
+
+
+class ControlPlane:
+    """etcd + kube-apiserver as child processes; a context manager that returns a :class:`Cluster`."""
+
+    def __init__(self, assets: Path | None = None, workdir: Path | None = None, keep: bool = False) -> None:
+        self.assets = assets
+        self.keep = keep
+        self._own_workdir = workdir is None
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="sagemaker-guardrails-cp-"))
+        self.admin_token = secrets.token_urlsafe(24)
+        self.etcd: Process | None = None
+        self.apiserver: Process | None = None
+        self.cluster: Cluster | None = None
+        self.startup_seconds: float | None = None
+
+    def __enter__(self) -> Cluster:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if not self.keep:
+            self.stop()
+
+    def start(self, timeout: float = 90.0) -> Cluster:
+        began = time.monotonic()
+        assets = self.assets or find_assets()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        logs = self.workdir / "logs"
+        etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
+        etcd_url = f"http://127.0.0.1:{etcd_port}"
+        peer_url = f"http://127.0.0.1:{peer_port}"
+        self.etcd = Process(
+            "etcd",
+            [
+                str(assets / "etcd"),
+                "--name=default",
+                f"--data-dir={self.workdir / 'etcd'}",
+                f"--listen-client-urls={etcd_url}",
+                f"--advertise-client-urls={etcd_url}",
+                f"--listen-peer-urls={peer_url}",
+                f"--initial-advertise-peer-urls={peer_url}",
+                f"--initial-cluster=default={peer_url}",
+                "--unsafe-no-fsync=true",
+                "--log-level=warn",
+            ],
+            logs / "etcd.log",
+        ).start()
+
+        sa_key = self.workdir / "sa.key"
+        _write_service_account_key(sa_key)
+        tokens = self.workdir / "tokens.csv"
+        tokens.write_text(f'{self.admin_token},{ADMIN_USER},{ADMIN_USER},"system:masters"\n')
+        tokens.chmod(0o600)
+        self.etcd.wait_ready(lambda: _get(f"{etcd_url}/health") is not None, timeout)
+
+        certs = self.workdir / "certs"
+        self.apiserver = Process(
+            "kube-apiserver",
+            [
+                str(assets / "kube-apiserver"),
+                f"--etcd-servers={etcd_url}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={api_port}",
+                f"--cert-dir={certs}",
+                f"--token-auth-file={tokens}",
+                "--authorization-mode=RBAC",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-account-key-file={sa_key}",
+                f"--service-account-signing-key-file={sa_key}",
+                "--service-cluster-ip-range=10.0.0.0/24",
+                "--disable-admission-plugins=ServiceAccount",
+                "--endpoint-reconciler-type=none",
+                "--allow-privileged=true",
+                "--profiling=false",
+            ],
+            logs / "kube-apiserver.log",
+        ).start()
+        server = f"https://127.0.0.1:{api_port}"
+        self.apiserver.wait_ready(lambda: _get(f"{server}/readyz", self.admin_token) == "ok", timeout)
+
+        ca_data = base64.b64encode((certs / "apiserver.crt").read_bytes()).decode()
+        kubeconfig = write_kubeconfig(
+            self.workdir / "kubeconfig", server, self.admin_token, ca_data=ca_data, name="guardrails-local"
+        )
+        self.startup_seconds = time.monotonic() - began
+        self.cluster = Cluster(kubeconfig=kubeconfig, server=server, workdir=self.workdir)
+        self._write_state()
+        return self.cluster
+
+    def _write_state(self) -> None:
+        assert self.etcd is not None and self.apiserver is not None and self.cluster is not None
+        state = {
+            "pids": {"kube-apiserver": self.apiserver.pid, "etcd": self.etcd.pid},
+            "kubeconfig": str(self.cluster.kubeconfig),
+            "server": self.cluster.server,
+        }
+        (self.workdir / "state.json").write_text(json.dumps(state, indent=2))
+
+    def stop(self) -> None:
+        """Stops the API server first (it holds etcd connections), then etcd, then removes the
+        temporary folder unless it was given by the caller."""
+        for process in (self.apiserver, self.etcd):
+            if process is not None:
+                process.stop()
+        if self._own_workdir and not self.keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _get(url: str, token: str | None = None) -> str | None:
+    """The body of a 200 response, else None. TLS is not verified: this only probes readiness of a
+    server we just started, before its self-signed certificate can be read."""
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with urllib.request.urlopen(request, timeout=2, context=context) as response:
+            body: bytes = response.read()
+            return body.decode()
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def _gone(pid: int) -> bool:
+    return not Path(f"/proc/{pid}").exists()
+
+
+def stop_kept(workdir: Path) -> list[str]:
+    """Stops a control plane left running by ``up --keep``, by the PIDs it recorded (API server
+    first), only if each PID still runs a command that mentions that folder."""
+    state = json.loads((workdir / "state.json").read_text())
+    stopped = []
+    for name, pid in state["pids"].items():
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(workdir).encode() not in cmdline:
+            continue
+        os.kill(pid, signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
+            wait_until(functools.partial(_gone, pid), 15, f"{name} to exit")
+        stopped.append(f"{name} ({pid})")
+    return stopped
+
+
+def cli_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="sagemaker-guardrails control-plane")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start etcd + kube-apiserver and install the GuardedEndpoint CRD")
+    up.add_argument("--keep", action="store_true", help="leave it running and exit")
+    up.add_argument("--workdir", type=Path, help="folder for data, logs and the kubeconfig")
+    up.add_argument("--crd", type=Path, help="CRD file to install (default: the checkout's crds/)")
+    down = sub.add_parser("down", help="stop a control plane started with `up --keep`")
+    down.add_argument("--workdir", type=Path, required=True)
+    sub.add_parser("tools", help="print the paths of kubectl and helm", add_help=False)
+    args, rest = parser.parse_known_args(argv)
+
+    if args.command == "tools":
+        from sagemaker_guardrails.devenv.tools import cli_main as tools_main
+
+        return tools_main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command == "down":
+        print("stopped: " + (", ".join(stop_kept(args.workdir)) or "nothing was running"))
+        return 0
+
+    plane = ControlPlane(assets=find_assets(build=True), workdir=args.workdir, keep=args.keep)
+    with plane as cluster:
+        crd = (
+            args.crd
+            or (_source_checkout() or Path.cwd()) / "crds" / "sagemaker-guardrails.dev_guardedendpoints.yaml"
+        )
+        if crd.is_file():
+            Kubectl(cluster.kubeconfig).install_crd(crd)
+        print(f"control plane ready in {plane.startup_seconds:.1f}s at {cluster.server}")
+        print(f"export KUBECONFIG={cluster.kubeconfig}")
+        if args.keep:
+            print(f"stop it with: sagemaker-guardrails control-plane down --workdir {plane.workdir}")
+            return 0
+        print("press Ctrl-C to stop", flush=True)
+        try:
+            while plane.apiserver is not None and plane.apiserver.alive():
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+    return 0

@@ -1,0 +1,147 @@
+"""Child processes of the development environment: started with their output in a log file, and
+stopped by their own PID (never by name, so parallel sessions and the developer's own processes are
+left alone).
+
+Each child runs in its own process group, so that stopping it also stops whatever it spawned, and
+a SIGKILL of the operator in the restart test behaves like a node losing the pod.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+
+class ProcessError(RuntimeError):
+    """A child did not start, or did not become ready in time; the message holds its log tail."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (the usual envtest race is acceptable)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if check():
+            return
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(interval)
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+class Process:
+    """One child process whose stdout and stderr go to ``log_path``."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.env = dict(env) if env is not None else None
+        self.cwd = cwd
+        self._popen: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self) -> Process:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        try:
+            self._popen = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=self.cwd,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self._log.close()
+            raise ProcessError(f"{self.name}: cannot start {self.argv[0]}: {exc}") from exc
+        return self
+
+    @property
+    def pid(self) -> int:
+        if self._popen is None:
+            raise ProcessError(f"{self.name} was not started")
+        return self._popen.pid
+
+    def alive(self) -> bool:
+        return self._popen is not None and self._popen.poll() is None
+
+    def returncode(self) -> int | None:
+        return None if self._popen is None else self._popen.poll()
+
+    def ensure_alive(self) -> None:
+        if not self.alive():
+            raise ProcessError(
+                f"{self.name} exited with {self.returncode()}; last log lines:\n{log_tail(self.log_path)}"
+            )
+
+    def wait_ready(self, check: Callable[[], bool], timeout: float) -> None:
+        """Waits for ``check`` while failing fast (with the log tail) if the process dies."""
+
+        def ready() -> bool:
+            self.ensure_alive()
+            return check()
+
+        try:
+            wait_until(ready, timeout, f"{self.name} to become ready")
+        except TimeoutError as exc:
+            raise ProcessError(f"{exc}; last log lines:\n{log_tail(self.log_path)}") from exc
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        if self._popen is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._popen.pid, sig)
+
+    def kill(self) -> None:
+        """SIGKILL, no chance to clean up: what a crashed node does to a pod."""
+        if self._popen is not None and self._popen.poll() is None:
+            self._signal_group(signal.SIGKILL)
+            self._popen.wait()
+        self._close_log()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL after ``timeout`` seconds."""
+        if self._popen is None:
+            return
+        if self._popen.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                self._popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self._popen.wait()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
