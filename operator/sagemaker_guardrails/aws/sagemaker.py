@@ -1,0 +1,180 @@
+"""The boto3 implementation of :class:`~sagemaker_guardrails.aws.ports.SageMakerPort`.
+
+Each method makes one kind of SageMaker call through ``self._client.<operation>(...)`` (by
+attribute, so a test can read the IAM actions the operator needs straight off this file), takes
+a token from the region's shared bucket first, and turns every botocore exception into the
+operator's taxonomy through :func:`~sagemaker_guardrails.aws.translate.translate`.
+
+SageMaker details handled here rather than in the reconciler:
+
+- Describe* of a missing resource is a ``ValidationException`` ("Could not find ..."); the
+  describe methods return ``None`` for it, mutating calls raise ``NotFound``.
+- ``ListModels``/``ListEndpointConfigs`` only filter by ``NameContains``; the prefix match is done
+  here, over every page.
+- ``ListTags`` refuses ``MaxResults`` below 50; all pages are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from sagemaker_guardrails import errors
+from sagemaker_guardrails.aws.ports import EndpointConfigInfo, ModelInfo, ResourceSummary
+from sagemaker_guardrails.aws.ratelimit import TokenBucket
+from sagemaker_guardrails.aws.translate import guarded_call
+from sagemaker_guardrails.core.observed import EndpointSnapshot, snapshot_from_describe
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker import SageMakerClient
+
+__all__ = ["SageMakerAdapter"]
+
+_PAGE = 100
+
+
+class SageMakerAdapter:
+    """SageMaker control-plane calls of one region, in the operator's own types."""
+
+    def __init__(
+        self, client: SageMakerClient, limiter: TokenBucket, *, acquire_timeout: float = 30.0
+    ) -> None:
+        self._client = client
+        self._limiter = limiter
+        self._timeout = acquire_timeout
+
+    def _call(self, operation: str) -> AbstractContextManager[None]:
+        return guarded_call(self._limiter, self._timeout, operation)
+
+    # -- describe ------------------------------------------------------------------------------
+
+    def describe_endpoint(self, name: str) -> EndpointSnapshot | None:
+        try:
+            with self._call("DescribeEndpoint"):
+                response = self._client.describe_endpoint(EndpointName=name)
+        except errors.NotFound:
+            return None
+        return snapshot_from_describe(dict(response))
+
+    def describe_endpoint_config(self, name: str) -> EndpointConfigInfo | None:
+        try:
+            with self._call("DescribeEndpointConfig"):
+                response = self._client.describe_endpoint_config(EndpointConfigName=name)
+        except errors.NotFound:
+            return None
+        variants = response.get("ProductionVariants") or []
+        return EndpointConfigInfo(
+            name=response["EndpointConfigName"],
+            arn=response["EndpointConfigArn"],
+            creation_time=response.get("CreationTime"),
+            variant_names=tuple(v["VariantName"] for v in variants),
+            model_names=tuple(v["ModelName"] for v in variants if v.get("ModelName")),
+            asynchronous=bool(response.get("AsyncInferenceConfig")),
+        )
+
+    def describe_model(self, name: str) -> ModelInfo | None:
+        try:
+            with self._call("DescribeModel"):
+                response = self._client.describe_model(ModelName=name)
+        except errors.NotFound:
+            return None
+        containers = list(response.get("Containers") or [])
+        primary = response.get("PrimaryContainer")
+        if primary:
+            containers.insert(0, primary)
+        return ModelInfo(
+            name=response["ModelName"],
+            arn=response["ModelArn"],
+            creation_time=response.get("CreationTime"),
+            execution_role_arn=response.get("ExecutionRoleArn"),
+            images=tuple(c["Image"] for c in containers if c.get("Image")),
+        )
+
+    # -- create / update -------------------------------------------------------------------------
+
+    def create_model(self, request: Mapping[str, Any]) -> str:
+        with self._call("CreateModel"):
+            return self._client.create_model(**request)["ModelArn"]
+
+    def create_endpoint_config(self, request: Mapping[str, Any]) -> str:
+        with self._call("CreateEndpointConfig"):
+            return self._client.create_endpoint_config(**request)["EndpointConfigArn"]
+
+    def create_endpoint(self, request: Mapping[str, Any]) -> str:
+        with self._call("CreateEndpoint"):
+            return self._client.create_endpoint(**request)["EndpointArn"]
+
+    def update_endpoint(self, request: Mapping[str, Any]) -> str:
+        with self._call("UpdateEndpoint"):
+            return self._client.update_endpoint(**request)["EndpointArn"]
+
+    # -- delete ------------------------------------------------------------------------------------
+
+    def delete_endpoint(self, name: str) -> None:
+        with self._call("DeleteEndpoint"):
+            self._client.delete_endpoint(EndpointName=name)
+
+    def delete_endpoint_config(self, name: str) -> None:
+        with self._call("DeleteEndpointConfig"):
+            self._client.delete_endpoint_config(EndpointConfigName=name)
+
+    def delete_model(self, name: str) -> None:
+        with self._call("DeleteModel"):
+            self._client.delete_model(ModelName=name)
+
+    # -- tags and lists ----------------------------------------------------------------------------
+
+    def list_tags(self, arn: str) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"ResourceArn": arn, "MaxResults": _PAGE}
+            if token:
+                kwargs["NextToken"] = token
+            with self._call("ListTags"):
+                page = self._client.list_tags(**kwargs)
+            tags.update({t["Key"]: t.get("Value", "") for t in page.get("Tags") or []})
+            token = page.get("NextToken")
+            if not token:
+                return tags
+
+    def add_tags(self, arn: str, tags: Mapping[str, str]) -> None:
+        with self._call("AddTags"):
+            self._client.add_tags(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+    def list_endpoint_configs(self, name_prefix: str) -> list[ResourceSummary]:
+        found: list[ResourceSummary] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"NameContains": name_prefix, "MaxResults": _PAGE}
+            if token:
+                kwargs["NextToken"] = token
+            with self._call("ListEndpointConfigs"):
+                page = self._client.list_endpoint_configs(**kwargs)
+            found += [
+                ResourceSummary(c["EndpointConfigName"], c["EndpointConfigArn"], c["CreationTime"])
+                for c in page.get("EndpointConfigs") or []
+                if c["EndpointConfigName"].startswith(name_prefix)
+            ]
+            token = page.get("NextToken")
+            if not token:
+                return found
+
+    def list_models(self, name_prefix: str) -> list[ResourceSummary]:
+        found: list[ResourceSummary] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"NameContains": name_prefix, "MaxResults": _PAGE}
+            if token:
+                kwargs["NextToken"] = token
+            with self._call("ListModels"):
+                page = self._client.list_models(**kwargs)
+            found += [
+                ResourceSummary(m["ModelName"], m["ModelArn"], m["CreationTime"])
+                for m in page.get("Models") or []
+                if m["ModelName"].startswith(name_prefix)
+            ]
+            token = page.get("NextToken")
+            if not token:
+                return found

@@ -1,0 +1,136 @@
+"""Every Prometheus metric of the operator, in one place.
+
+Labels are low-cardinality on purpose: outcome, operation, AWS error code, strategy and phase,
+never a resource name or namespace (a thousand GuardedEndpoints must not mean a thousand series
+per metric). Per-object state that a gauge needs (which phase each resource is in) is kept
+inside :class:`Metrics`, keyed by uid, and only the counts are exported.
+
+The objects live in a :class:`~prometheus_client.CollectorRegistry` owned by the composition
+root, not in prometheus-client's global registry, so tests build as many instances as they like.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter as _Tally
+from dataclasses import dataclass
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+__all__ = ["DEPLOYMENT_OUTCOMES", "PREFIX", "RECONCILE_OUTCOMES", "Metrics", "MetricsServer"]
+
+PREFIX = "sagemaker_guardrails_"
+RECONCILE_OUTCOMES = ("ok", "requeued", "error", "stalled")
+DEPLOYMENT_OUTCOMES = ("Started", "Succeeded", "RolledBack", "Failed")
+
+# Guarded deployments take minutes to hours (MaximumExecutionTimeout is up to 8 h).
+_DEPLOYMENT_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 43200)
+_RECONCILE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class Metrics:
+    """The operator's metrics, registered in ``registry`` (a fresh one by default)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None, *, version: str = "") -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.reconciles = Counter(
+            f"{PREFIX}reconciles_total", "Reconcile passes by outcome.", ["outcome"], registry=r
+        )
+        self.reconcile_duration = Histogram(
+            f"{PREFIX}reconcile_duration_seconds",
+            "Wall time of one reconcile pass.",
+            buckets=_RECONCILE_BUCKETS,
+            registry=r,
+        )
+        self.aws_calls = Counter(
+            f"{PREFIX}aws_calls_total",
+            'AWS API attempts by service, operation and error code ("" on success).',
+            ["service", "operation", "error_code"],
+            registry=r,
+        )
+        self.deployments = Counter(
+            f"{PREFIX}deployments_total",
+            "Deployments by strategy and outcome (Started, Succeeded, RolledBack, Failed).",
+            ["strategy", "outcome"],
+            registry=r,
+        )
+        self.rollbacks = Counter(
+            f"{PREFIX}rollbacks_total", "Deployments SageMaker rolled back.", ["strategy"], registry=r
+        )
+        self.deployment_duration = Histogram(
+            f"{PREFIX}deployment_duration_seconds",
+            "Time from UpdateEndpoint/CreateEndpoint to the end of the deployment.",
+            ["strategy", "outcome"],
+            buckets=_DEPLOYMENT_BUCKETS,
+            registry=r,
+        )
+        self.resources = Gauge(f"{PREFIX}resources", "GuardedEndpoints by phase.", ["phase"], registry=r)
+        self.info = Gauge(f"{PREFIX}operator_info", "Operator build information.", ["version"], registry=r)
+        self.info.labels(version=version).set(1)
+        self._phases: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def record_aws_call(self, service: str, operation: str, error_code: str) -> None:
+        """Count one AWS attempt; the AWS adapters get this method as their call recorder."""
+        self.aws_calls.labels(service=service, operation=operation, error_code=error_code).inc()
+
+    def record_reconcile(self, outcome: str, duration_seconds: float) -> None:
+        if outcome not in RECONCILE_OUTCOMES:
+            raise ValueError(f"unknown reconcile outcome {outcome!r}")
+        self.reconciles.labels(outcome=outcome).inc()
+        self.reconcile_duration.observe(duration_seconds)
+
+    def deployment_started(self, strategy: str) -> None:
+        self.deployments.labels(strategy=strategy, outcome="Started").inc()
+
+    def deployment_finished(self, strategy: str, outcome: str, duration_seconds: float | None) -> None:
+        if outcome not in DEPLOYMENT_OUTCOMES or outcome == "Started":
+            raise ValueError(f"unknown deployment outcome {outcome!r}")
+        self.deployments.labels(strategy=strategy, outcome=outcome).inc()
+        if outcome == "RolledBack":
+            self.rollbacks.labels(strategy=strategy).inc()
+        if duration_seconds is not None:
+            self.deployment_duration.labels(strategy=strategy, outcome=outcome).observe(duration_seconds)
+
+    def set_phase(self, uid: str, phase: str | None) -> None:
+        """Remember the phase of one resource (``None`` forgets it) and refresh the gauge."""
+        with self._lock:
+            if phase is None:
+                self._phases.pop(uid, None)
+            else:
+                self._phases[uid] = phase
+            counts = _Tally(self._phases.values())
+            for labels in list(self._known_phases()):
+                if labels not in counts:
+                    self.resources.labels(phase=labels).set(0)
+            for name, count in counts.items():
+                self.resources.labels(phase=name).set(count)
+
+    def _known_phases(self) -> list[str]:
+        return [
+            sample.labels["phase"]
+            for metric in self.resources.collect()
+            for sample in metric.samples
+            if "phase" in sample.labels
+        ]
+
+    def serve(self, port: int, addr: str = "0.0.0.0") -> MetricsServer:
+        """Serve ``/metrics`` on ``port`` (0 = any free port) in a daemon thread."""
+        server, thread = start_http_server(port, addr=addr, registry=self.registry)
+        return MetricsServer(port=int(server.server_address[1]), _server=server, _thread=thread)
+
+
+@dataclass
+class MetricsServer:
+    """A running ``/metrics`` endpoint."""
+
+    port: int
+    _server: WSGIServer
+    _thread: threading.Thread
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

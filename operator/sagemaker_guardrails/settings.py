@@ -1,0 +1,93 @@
+"""Operator settings, read from ``SAGEMAKER_GUARDRAILS_*`` environment variables.
+
+Nothing reads the environment at import time: the composition root (``__main__.py``) builds one
+:class:`Settings`, applies the command-line overrides, and hands it to the handlers through kopf's
+``memo``. The Helm chart sets the same variables.
+
+Two defaults are worth explaining:
+
+- ``default_region`` falls back to the standard AWS variables (``AWS_REGION``, then
+  ``AWS_DEFAULT_REGION``), so an operator running with IRSA in a regional cluster needs no
+  extra configuration; ``spec.region`` of a resource still wins.
+- The poll intervals encode the steady-state budget of the architecture (about 12
+  DescribeEndpoint calls per endpoint per hour when settled, one every ~15 s while a deployment
+  runs). SageMaker publishes no TPS figure for its control plane, so the per-region token bucket
+  (``rate_limit_per_second``/``rate_limit_burst``) is what keeps a thousand resources from
+  tripping account-wide throttling.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["ENV_PREFIX", "Settings"]
+
+ENV_PREFIX = "SAGEMAKER_GUARDRAILS_"
+
+
+class Settings(BaseSettings):
+    """Everything the operator can be told; every field has an env var ``SAGEMAKER_GUARDRAILS_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", populate_by_name=True, frozen=True
+    )
+
+    default_region: str = Field(
+        default="us-east-1",
+        validation_alias=AliasChoices(
+            "default_region", f"{ENV_PREFIX}DEFAULT_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"
+        ),
+        min_length=1,
+        description="Region of resources without spec.region.",
+    )
+    cluster_id: str = Field(
+        default="default", min_length=1, max_length=256, description="Goes into ownership tags."
+    )
+
+    active_poll_seconds: float = Field(default=15.0, gt=0, description="Poll interval while busy.")
+    settled_poll_seconds: float = Field(default=300.0, gt=0, description="Poll interval when settled.")
+    poll_jitter: float = Field(default=0.2, ge=0, lt=1, description="Relative jitter, 0.2 = +-20 %.")
+
+    rate_limit_per_second: float = Field(default=5.0, gt=0, description="AWS calls per second per region.")
+    rate_limit_burst: int = Field(default=10, ge=1, description="Token bucket size per region.")
+    rate_limit_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="How long a call waits for a token before it counts as throttled."
+    )
+    aws_max_attempts: int = Field(default=5, ge=1, description="botocore standard-mode max attempts.")
+
+    watch_namespaces: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Namespaces to watch (comma-separated); empty = all."
+    )
+
+    metrics_port: int = Field(default=9090, ge=0, le=65535, description="Prometheus port; 0 disables.")
+    health_port: int = Field(
+        default=8080, ge=0, le=65535, description="Liveness port (/healthz); 0 disables."
+    )
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    peering_name: str | None = Field(default=None, description="kopf peering object; None = standalone.")
+    priority: int | None = Field(default=None, description="Peering priority; None = random.")
+    max_workers: int = Field(default=20, ge=1, description="Threads for sync handlers (and AWS pools).")
+
+    @field_validator("watch_namespaces", mode="before")
+    @classmethod
+    def _split_namespaces(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("peering_name", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
