@@ -1,0 +1,72 @@
+"""The operator's identity in the e2e tier: a ServiceAccount bound by the Helm chart's RBAC rules.
+
+``helm template`` renders the chart's ServiceAccount, ClusterRole(s), Role(s) and bindings for a
+release in the operator's namespace; those objects are applied unchanged and the operator runs with
+a TokenRequest token of that ServiceAccount, so every e2e test also proves that the shipped rules
+suffice (a missing verb shows up as a 403 in the operator log and a test that times out). Until the
+chart renders RBAC, the rules of tests/e2e/fixtures/operator-rbac.yaml (written from the shared
+contract) stand in.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tests.e2e.e2e_support import REPO
+
+from sagemaker_guardrails.devenv.kube import Kubectl
+from sagemaker_guardrails.devenv.tools import find_tool
+
+CHART = REPO / "charts" / "sagemaker-guardrails"
+FIXTURE = Path(__file__).parent / "fixtures" / "operator-rbac.yaml"
+RBAC_KINDS = {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+
+
+def chart_has_rbac() -> bool:
+    templates = CHART / "templates"
+    return templates.is_dir() and any("kind: ClusterRole" in p.read_text() for p in templates.glob("*.yaml"))
+
+
+def render_chart_rbac(namespace: str, release: str) -> list[dict[str, Any]]:
+    rendered = subprocess.run(
+        [str(find_tool("helm")), "template", release, str(CHART), "--namespace", namespace],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [doc for doc in yaml.safe_load_all(rendered) if doc and doc.get("kind") in RBAC_KINDS]
+
+
+def fixture_rbac(namespace: str, release: str) -> list[dict[str, Any]]:
+    role = yaml.safe_load(FIXTURE.read_text())
+    role["metadata"]["name"] = release
+    account = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": release, "namespace": namespace},
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": release},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": release},
+        "subjects": [{"kind": "ServiceAccount", "name": release, "namespace": namespace}],
+    }
+    return [account, role, binding]
+
+
+def operator_kubeconfig(kubectl: Kubectl, namespace: str, release: str, path: Path) -> tuple[Path, str]:
+    """Installs the operator's RBAC and returns (kubeconfig of its ServiceAccount, where the rules came from)."""
+    kubectl.ensure_namespace(namespace)
+    if chart_has_rbac():
+        objects, source = render_chart_rbac(namespace, release), f"chart {CHART.name}"
+    else:
+        objects, source = fixture_rbac(namespace, release), f"fixture {FIXTURE.name}"
+    accounts = [o["metadata"]["name"] for o in objects if o["kind"] == "ServiceAccount"]
+    assert len(accounts) == 1, f"expected one ServiceAccount from the {source}, got {accounts}"
+    assert any(o["kind"] in ("ClusterRoleBinding", "RoleBinding") for o in objects), source
+    kubectl.apply(objects)
+    return kubectl.service_account_kubeconfig(namespace, accounts[0], path), source
