@@ -130,7 +130,11 @@ class GuardedEndpointStatus(StatusModel):
     observed_generation: int | None = Field(default=None, description="Generation last reconciled.")
     phase: Phase | None = Field(default=None, description="Summary for people; derived from conditions.")
     strategy: str | None = Field(default=None, description="Traffic-shifting mode of the spec.")
-    conditions: list[Condition] = Field(default_factory=list, description="Ready, Reconciling, Stalled.")
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description="Ready, Reconciling, Stalled (one entry per type).",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
     endpoint: EndpointInfo | None = Field(default=None, description="The SageMaker endpoint.")
     revision: RevisionInfo | None = Field(default=None, description="Desired and served revisions.")
     pending: PendingCall | None = Field(default=None, description="Write-ahead record of a SageMaker call.")
