@@ -147,3 +147,11 @@ def snapshot_from_describe(response: Mapping[str, Any]) -> EndpointSnapshot:
         pending=pending,
         last_deployment_config=response.get("LastDeploymentConfig"),
     )
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What one pass saw: the endpoint (``None`` when SageMaker has none) and its tags."""
+
+    endpoint: EndpointSnapshot | None
+    tags: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,384 @@
+"""The pure decision of one reconcile pass: given spec, SageMaker and memory, the one next action.
+
+``decide(desired, observed, memory, now)`` returns a :class:`Decision`: at most one mutating
+SageMaker step (:data:`Action`), the verdict the status will show if that step succeeds, what
+became of the last recorded call (:mod:`.resolve`), and the progress of a deployment in flight.
+
+The actions form a closed set:
+
+- :class:`Prepare`: create the models and the endpoint config of the desired revision (one
+  idempotent step: they are immutable and named by content, so ``AlreadyExists`` of our own
+  resource is success), then record the intent to create/update the endpoint in status. The
+  call itself waits for the next pass (write-ahead, see :mod:`.resolve`).
+- :class:`Issue`: call CreateEndpoint/UpdateEndpoint for the recorded intent.
+- :class:`Adopt`: tag an existing, untagged endpoint as ours (only with ``adoptExisting``).
+- :class:`Collect`: delete configs and models of ours that neither serve nor are the previous
+  revision (only once the endpoint is InService on the desired config; SageMaker needs the old
+  config during a deployment to roll back, and deleting it early breaks that rollback).
+- :class:`Wait`, :class:`Stall`, :class:`Nothing`: no SageMaker call.
+
+Rules that shape it (spec §9):
+
+- An endpoint that is ``Creating``/``Updating``/``SystemUpdating``/``RollingBack``/``Deleting``
+  accepts no change: a spec change made meanwhile waits and is deployed once it is settled.
+- A rollback ends ``InService`` on the *old* config with ``FailureReason`` set. The rolled-back
+  revision is remembered with the retry annotation's value, and it is deployed again only when
+  the spec yields another revision, the annotation gets a new value, or another revision has
+  since been deployed successfully. A ``FailureReason`` that starts with "Request to service
+  failed" is an internal SageMaker error and is retried.
+- An endpoint tagged for another resource is never touched; an untagged one is adopted only
+  with ``adoptExisting: true``.
+- ``Failed`` allows only deletion, ``UpdateRollbackFailed`` needs a new UpdateEndpoint: both are
+  Stalled with a message that says what to do.
+- Drift: an endpoint moved out of band to a config the operator did not deploy is reported and
+  brought back (the desired config is deployed again under the resource's policy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sagemaker_guardrails.api.status import GuardedEndpointStatus, RollbackRecord
+from sagemaker_guardrails.core import naming
+from sagemaker_guardrails.core.conditions import Reason, Verdict
+from sagemaker_guardrails.core.desired import Desired
+from sagemaker_guardrails.core.observed import EndpointSnapshot, EndpointStatus, Observed
+from sagemaker_guardrails.core.progress import Progress, Stage, progress
+from sagemaker_guardrails.core.resolve import CREATE, UPDATE, Fate, Resolution, iso, resolve
+
+__all__ = [
+    "RETRY_ANNOTATION",
+    "Action",
+    "Adopt",
+    "Collect",
+    "Decision",
+    "Issue",
+    "Memory",
+    "Nothing",
+    "Prepare",
+    "Stall",
+    "Wait",
+    "decide",
+    "is_blocked",
+    "retryable_reason",
+]
+
+RETRY_ANNOTATION = "sagemaker-guardrails.dev/retry"
+RETRYABLE_PREFIX = "Request to service failed"
+SUCCEEDED = "Succeeded"
+
+
+@dataclass(frozen=True)
+class Prepare:
+    operation: str
+    drift: bool = False
+
+
+@dataclass(frozen=True)
+class Issue:
+    operation: str
+
+
+@dataclass(frozen=True)
+class Adopt:
+    pass
+
+
+@dataclass(frozen=True)
+class Collect:
+    keep_configs: tuple[str, ...]
+    keep_revisions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Wait:
+    pass
+
+
+@dataclass(frozen=True)
+class Stall:
+    pass
+
+
+@dataclass(frozen=True)
+class Nothing:
+    pass
+
+
+Action = Prepare | Issue | Adopt | Collect | Wait | Stall | Nothing
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What the operator remembers: the previous status and the retry annotation's value now."""
+
+    status: GuardedEndpointStatus
+    retry_token: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    verdict: Verdict
+    resolution: Resolution | None = None
+    progress: Progress | None = None
+    rollback: RollbackRecord | None = None  # a rollback (or failed rollback) detected by this pass
+
+
+def retryable_reason(reason: str | None) -> bool:
+    return bool(reason) and str(reason).startswith(RETRYABLE_PREFIX)
+
+
+def is_blocked(
+    revision: str, record: RollbackRecord | None, token: str | None, status: GuardedEndpointStatus
+) -> bool:
+    """Whether ``revision`` was rolled back and nothing since says "try again"."""
+    if record is None or record.revision != revision or retryable_reason(record.reason):
+        return False
+    if record.retry_token != token:
+        return False
+    since = record.at or ""
+    return not any(h.outcome == SUCCEEDED and (h.finished_at or "") > since for h in status.history)
+
+
+def _rollback_record(resolution: Resolution | None, now: datetime) -> RollbackRecord | None:
+    if resolution is None or resolution.fate not in (Fate.ROLLED_BACK, Fate.FAILED):
+        return None
+    return RollbackRecord(
+        revision=resolution.pending.revision,
+        config_name=resolution.pending.config_name,
+        at=iso(now),
+        reason=resolution.reason,
+        retry_token=resolution.pending.retry_token,
+    )
+
+
+def _expected_live(status: GuardedEndpointStatus, resolution: Resolution | None) -> str | None:
+    """The config the operator last deployed successfully (where the endpoint should be)."""
+    if resolution is not None and resolution.fate is Fate.SUCCEEDED:
+        return resolution.pending.config_name
+    return next((h.config_name for h in status.history if h.outcome == SUCCEEDED), None)
+
+
+def _ownership(desired: Desired, observed: Observed) -> Decision | None:
+    endpoint = observed.endpoint
+    assert endpoint is not None
+    owner = naming.owner_from_tags(observed.tags)
+    if owner == desired.identity.owner:
+        return None
+    if owner is not None:
+        message = (
+            f"SageMaker endpoint {endpoint.name} belongs to {owner}; "
+            "this resource will not touch it. Choose another spec.endpointName."
+        )
+        return Decision(Stall(), Verdict.stalled(Reason.OWNED_BY_OTHER, message))
+    if desired.spec.adopt_existing:
+        message = f"Adopting the existing SageMaker endpoint {endpoint.name}."
+        return Decision(Adopt(), Verdict.progressing(Reason.ADOPTING, message))
+    message = (
+        f"SageMaker endpoint {endpoint.name} already exists and is not managed by sagemaker-guardrails; "
+        "set spec.adoptExisting: true to take it over, or choose another spec.endpointName."
+    )
+    return Decision(Stall(), Verdict.stalled(Reason.NOT_ADOPTED, message))
+
+
+def _instances(desired: Desired) -> int | None:
+    return desired.spec.variants[0].initial_instance_count
+
+
+def _in_flight(desired: Desired, endpoint: EndpointSnapshot, resolution: Resolution) -> Decision:
+    pending = resolution.pending
+    creating = pending.operation == CREATE
+    prog = progress(desired.spec.deployment, endpoint, creating=creating, instances=_instances(desired))
+    if creating:
+        reason, message = (
+            Reason.CREATING,
+            f"Creating endpoint {endpoint.name} on config {pending.config_name}.",
+        )
+    else:
+        reason = Reason.BAKING if prog.stage == Stage.BAKING else Reason.DEPLOYING
+        message = f"Deploying revision {pending.revision}: {_describe(prog)}."
+    if pending.config_name != desired.config_name:
+        message += (
+            f" Revision {desired.revision} waits until this deployment ends"
+            " (SageMaker accepts no change while an endpoint is updating)."
+        )
+    return Decision(Wait(), Verdict.progressing(reason, message), resolution, prog)
+
+
+def _describe(prog: Progress) -> str:
+    text = f"{prog.stage}, step {prog.step}/{prog.steps}"
+    if prog.traffic_percent is not None:
+        text += f", ~{prog.traffic_percent}% of traffic on the new fleet"
+    if prog.bake_ends_at is not None:
+        text += f", baking until {iso(prog.bake_ends_at)}"
+    return text
+
+
+def _busy(desired: Desired, endpoint: EndpointSnapshot, resolution: Resolution | None) -> Decision:
+    if resolution is not None and resolution.fate is Fate.IN_FLIGHT:
+        return _in_flight(desired, endpoint, resolution)
+    target = endpoint.pending.config_name if endpoint.pending is not None else None
+    outside = f" (being updated outside the operator to config {target})" if target else ""
+    message = (
+        f"SageMaker endpoint {endpoint.name} is {endpoint.status.value}{outside}; it accepts no change "
+        f"until it is InService. Revision {desired.revision} will be deployed then."
+    )
+    return Decision(Wait(), Verdict.progressing(Reason.BUSY, message), resolution)
+
+
+def _absent(desired: Desired, resolution: Resolution | None) -> Decision:
+    if (
+        resolution is not None
+        and resolution.fate is Fate.NOT_ISSUED
+        and resolution.pending.operation == CREATE
+        and resolution.pending.config_name == desired.config_name
+    ):
+        message = f"Creating endpoint {desired.endpoint_name} on config {desired.config_name}."
+        return Decision(Issue(CREATE), Verdict.progressing(Reason.CREATING, message), resolution)
+    message = f"Creating the models and endpoint config {desired.config_name} (revision {desired.revision})."
+    return Decision(Prepare(CREATE), Verdict.progressing(Reason.CREATING, message), resolution)
+
+
+def _failed(endpoint: EndpointSnapshot, resolution: Resolution | None) -> Decision:
+    message = (
+        f"SageMaker endpoint {endpoint.name} is Failed ({endpoint.failure_reason or 'no reason given'}). "
+        "SageMaker allows only deleting it: delete the endpoint in SageMaker "
+        f"(aws sagemaker delete-endpoint --endpoint-name {endpoint.name}) and the operator creates it "
+        "again, or delete this resource."
+    )
+    return Decision(Stall(), Verdict.stalled(Reason.ENDPOINT_FAILED, message), resolution)
+
+
+def _rolled_back_message(desired: Desired, record: RollbackRecord, live: str | None) -> str:
+    return (
+        f"SageMaker rolled back revision {record.revision} (config {record.config_name}): "
+        f"{record.reason or 'no reason given'}. The endpoint serves config {live}. To deploy it again, "
+        f"change the spec or set a new value on the annotation {RETRY_ANNOTATION}."
+    )
+
+
+def _collect(desired: Desired, memory: Memory, resolution: Resolution | None) -> Collect | None:
+    previous = next(
+        (
+            h.config_name
+            for h in memory.status.history
+            if h.outcome == SUCCEEDED and h.config_name and h.config_name != desired.config_name
+        ),
+        None,
+    )
+    if resolution is not None and resolution.fate is Fate.SUCCEEDED and memory.status.endpoint is not None:
+        before = memory.status.endpoint.config_name
+        if before and before != desired.config_name:
+            previous = before
+    keep = tuple(c for c in (desired.config_name, previous) if c)
+    if not set(memory.status.owned_configs) - set(keep):
+        return None
+    revisions = tuple(r for c in keep if (r := naming.revision_of_config(desired.endpoint_name, c)))
+    return Collect(keep_configs=keep, keep_revisions=revisions)
+
+
+def _synced(
+    desired: Desired, endpoint: EndpointSnapshot, memory: Memory, resolution: Resolution | None
+) -> Decision:
+    message = (
+        f"SageMaker endpoint {endpoint.name} is InService on config {desired.config_name} "
+        f"(revision {desired.revision})."
+    )
+    if endpoint.status is not EndpointStatus.IN_SERVICE:
+        busy = f"SageMaker endpoint {endpoint.name} is {endpoint.status.value}."
+        return Decision(Wait(), Verdict.progressing(Reason.BUSY, busy), resolution)
+    collect = _collect(desired, memory, resolution)
+    action: Action = collect if collect is not None else Nothing()
+    return Decision(action, Verdict.in_service(message), resolution)
+
+
+def _update_rollback_failed(
+    desired: Desired, endpoint: EndpointSnapshot, memory: Memory, resolution: Resolution | None, now: datetime
+) -> Decision | None:
+    record = _rollback_record(resolution, now) or memory.status.last_rollback
+    blocked = is_blocked(desired.revision, record, memory.retry_token, memory.status)
+    if not blocked and endpoint.config_name != desired.config_name:
+        return None
+    message = (
+        f"SageMaker endpoint {endpoint.name} is UpdateRollbackFailed: a rolling deployment and its rollback "
+        f"both failed ({endpoint.failure_reason or 'no reason given'}); it serves a mix of old and new "
+        f"instances. To recover, change the spec or set a new value on the annotation {RETRY_ANNOTATION}; "
+        "the operator then calls UpdateEndpoint again."
+    )
+    return Decision(
+        Stall(),
+        Verdict.stalled(Reason.UPDATE_ROLLBACK_FAILED, message),
+        resolution,
+        rollback=_rollback_record(resolution, now),
+    )
+
+
+def _settled(
+    desired: Desired, endpoint: EndpointSnapshot, memory: Memory, resolution: Resolution | None, now: datetime
+) -> Decision:
+    detected = _rollback_record(resolution, now)
+    if endpoint.status is EndpointStatus.UPDATE_ROLLBACK_FAILED:
+        stalled = _update_rollback_failed(desired, endpoint, memory, resolution, now)
+        if stalled is not None:
+            return stalled
+    elif endpoint.config_name == desired.config_name:
+        decision = _synced(desired, endpoint, memory, resolution)
+        return Decision(decision.action, decision.verdict, resolution, rollback=detected)
+    record = detected or memory.status.last_rollback
+    if record is not None and is_blocked(desired.revision, record, memory.retry_token, memory.status):
+        verdict = Verdict.stalled(
+            Reason.ROLLED_BACK, _rolled_back_message(desired, record, endpoint.config_name)
+        )
+        return Decision(Stall(), verdict, resolution, rollback=detected)
+    if detected is not None and retryable_reason(detected.reason):
+        message = f"SageMaker reported an internal error ({detected.reason}); revision {desired.revision} is retried."
+        return Decision(Wait(), Verdict.progressing(Reason.RETRYING, message), resolution, rollback=detected)
+    if (
+        resolution is not None
+        and resolution.fate is Fate.NOT_ISSUED
+        and resolution.pending.operation == UPDATE
+        and resolution.pending.config_name == desired.config_name
+    ):
+        message = f"Starting the deployment of revision {desired.revision} ({desired.strategy})."
+        return Decision(
+            Issue(UPDATE), Verdict.progressing(Reason.DEPLOYING, message), resolution, rollback=detected
+        )
+    expected = _expected_live(memory.status, resolution)
+    drift = expected is not None and endpoint.config_name != expected
+    if drift:
+        reason = Reason.DRIFT
+        message = (
+            f"SageMaker endpoint {endpoint.name} was moved to config {endpoint.config_name} outside the "
+            f"operator (expected {expected}); deploying revision {desired.revision} again."
+        )
+    else:
+        reason = Reason.DEPLOYING
+        message = f"Starting the deployment of revision {desired.revision} ({desired.strategy})."
+    return Decision(
+        Prepare(UPDATE, drift=drift), Verdict.progressing(reason, message), resolution, rollback=detected
+    )
+
+
+def decide(desired: Desired, observed: Observed, memory: Memory, now: datetime) -> Decision:
+    """The next step for one GuardedEndpoint; see the module docstring for the rules."""
+    status = memory.status
+    before = status.endpoint
+    if before is not None and before.arn and before.name and before.name != desired.endpoint_name:
+        message = (
+            f"spec.endpointName is immutable: this resource manages endpoint {before.name}; "
+            "change it back, or create a new resource for another endpoint."
+        )
+        return Decision(Stall(), Verdict.stalled(Reason.INVALID_SPEC, message))
+    endpoint = observed.endpoint
+    if endpoint is not None and (ownership := _ownership(desired, observed)) is not None:
+        return ownership
+    resolution = resolve(status.pending, endpoint, before, desired.config_name, desired.revision)
+    if endpoint is None:
+        return _absent(desired, resolution)
+    if endpoint.status is EndpointStatus.FAILED:
+        return _failed(endpoint, resolution)
+    if endpoint.busy:
+        return _busy(desired, endpoint, resolution)
+    return _settled(desired, endpoint, memory, resolution, now)

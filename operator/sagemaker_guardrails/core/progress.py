@@ -1,0 +1,206 @@
+"""Where a deployment is: stage, traffic step and estimated traffic, from what SageMaker shows.
+
+SageMaker does not expose the share of traffic on the new fleet. What it does show while a
+deployment runs is ``PendingDeploymentSummary.ProductionVariants[].VariantStatus`` (the green
+fleet: ``Creating``/``Updating`` while it provisions, ``ActivatingTraffic``, ``Baking``), the
+green ``CurrentInstanceCount`` (instances taking traffic during activation and bakes), and
+``Deleting`` on the live (blue) variant while the old fleet is terminated. Combined with the
+policy's timeline (spec §3) that gives:
+
+- **stage**: ``Creating`` (first create), ``Provisioning``, ``ActivatingTraffic``, ``Baking``,
+  ``Terminating``;
+- **step / steps**: canary 2 steps, linear ``ceil(N/S)``, all-at-once 1, rolling ``ceil(N/B)``,
+  with capacity percentages turned into instances as SageMaker does (``max(1, floor(N·p/100))``);
+- **trafficPercent**, an *estimate*: instances with traffic on the new fleet divided by the
+  variant's instance count. The instance count comes from the VariantStatus message when it
+  names one ("… capacity of 3 instance(s)."), else from ``CurrentInstanceCount``, else from the
+  policy. Whether a canary's share is ``C/N`` or ``C/(C+N)`` is undocumented (spec §12 Q6); this
+  uses ``C/N``, like linear;
+- **bakeEndsAt**: the ``Baking`` entry's ``StartTime`` plus the bake length, taken from the
+  message ("Baking for 600 seconds") when present, else ``W`` for an intermediate step and ``T``
+  for the final blue/green bake (the most plausible reading of §12 Q1; ``W`` for rolling).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sagemaker_guardrails.api.spec import CapacitySize, CapacitySizeType, DeploymentSpec
+from sagemaker_guardrails.core.observed import EndpointSnapshot, VariantSnapshot, VariantStatusEntry
+
+__all__ = ["Progress", "Stage", "Timeline", "progress", "size_in_instances", "timeline"]
+
+
+class Stage:
+    CREATING = "Creating"
+    PROVISIONING = "Provisioning"
+    ACTIVATING = "ActivatingTraffic"
+    BAKING = "Baking"
+    TERMINATING = "Terminating"
+
+
+_STAGE_OF_STATUS = {
+    "Creating": Stage.PROVISIONING,
+    "Updating": Stage.PROVISIONING,
+    "ActivatingTraffic": Stage.ACTIVATING,
+    "Baking": Stage.BAKING,
+    "Deleting": Stage.TERMINATING,
+}
+_CAPACITY_RE = re.compile(r"capacity of (\d+) instance")
+_BAKE_RE = re.compile(r"Baking for (\d+) seconds")
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The shape of a policy for a fleet of ``instances`` (``None`` when serverless/unknown)."""
+
+    strategy: str
+    steps: int
+    step_size: int | None
+    instances: int | None
+    wait_seconds: int
+    final_wait_seconds: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str
+    step: int
+    steps: int
+    traffic_percent: int | None
+    bake_ends_at: datetime | None = None
+    message: str | None = None
+
+
+def size_in_instances(size: CapacitySize, instances: int) -> int:
+    """A CapacitySize as instances of a fleet of ``instances`` (at least 1, at most the fleet)."""
+    if size.type is CapacitySizeType.INSTANCE_COUNT:
+        count = size.value
+    else:
+        count = math.floor(instances * size.value / 100)
+    return max(1, min(instances, count))
+
+
+def _steps_of(size: CapacitySize, instances: int | None) -> tuple[int, int | None]:
+    if instances is None:
+        if size.type is CapacitySizeType.CAPACITY_PERCENT:
+            return math.ceil(100 / size.value), None
+        return 1, None
+    step = size_in_instances(size, instances)
+    return math.ceil(instances / step), step
+
+
+def timeline(policy: DeploymentSpec, instances: int | None) -> Timeline:
+    """The number of traffic steps and the bake lengths of ``policy``."""
+    if policy.rolling is not None:
+        steps, step = _steps_of(policy.rolling.maximum_batch_size, instances)
+        wait = policy.rolling.wait_interval_seconds
+        return Timeline("Rolling", steps, step, instances, wait, wait)
+    assert policy.blue_green is not None
+    routing = policy.blue_green.traffic_routing
+    final = policy.blue_green.termination_wait_seconds
+    strategy = routing.type.value
+    if routing.canary_size is not None:
+        step = size_in_instances(routing.canary_size, instances) if instances else None
+        return Timeline(strategy, 2, step, instances, routing.wait_interval_seconds, final)
+    if routing.linear_step_size is not None:
+        steps, step = _steps_of(routing.linear_step_size, instances)
+        return Timeline(strategy, steps, step, instances, routing.wait_interval_seconds, final)
+    return Timeline(strategy, 1, instances, instances, routing.wait_interval_seconds, final)
+
+
+def _latest(statuses: tuple[VariantStatusEntry, ...]) -> VariantStatusEntry | None:
+    if not statuses:
+        return None
+    dated = [s for s in statuses if s.start_time is not None]
+    if dated:
+        return max(dated, key=lambda s: s.start_time or datetime.min)
+    return statuses[-1]
+
+
+def _green(endpoint: EndpointSnapshot) -> VariantSnapshot | None:
+    if endpoint.pending is None or not endpoint.pending.variants:
+        return None
+    with_status = [v for v in endpoint.pending.variants if v.statuses]
+    return with_status[0] if with_status else endpoint.pending.variants[0]
+
+
+def _traffic_instances(entry: VariantStatusEntry | None, green: VariantSnapshot | None) -> int | None:
+    if entry is not None and entry.message:
+        found = _CAPACITY_RE.search(entry.message)
+        if found:
+            return int(found.group(1))
+    return green.current_instance_count if green is not None else None
+
+
+def _step_of(line: Timeline, active: int | None, message: str | None) -> int:
+    if message and "full capacity" in message:
+        return line.steps
+    if active is None or line.step_size is None or line.instances is None:
+        return 1
+    if line.strategy == "Canary":
+        return 1 if active < line.instances else 2
+    return max(1, min(line.steps, math.ceil(active / line.step_size)))
+
+
+def _next_batch(line: Timeline, active: int | None) -> int:
+    """The rolling batch being provisioned: one past the batches already taking traffic."""
+    if not active or not line.step_size:
+        return 1
+    return max(1, min(line.steps, active // line.step_size + 1))
+
+
+def _percent(active: int | None, instances: int | None) -> int | None:
+    if active is None or not instances:
+        return None
+    return max(0, min(100, round(100 * active / instances)))
+
+
+def _bake_end(entry: VariantStatusEntry, line: Timeline, step: int) -> datetime | None:
+    if entry.start_time is None:
+        return None
+    found = _BAKE_RE.search(entry.message or "")
+    if found:
+        seconds = int(found.group(1))
+    else:
+        seconds = line.final_wait_seconds if step >= line.steps else line.wait_seconds
+    return entry.start_time + timedelta(seconds=seconds)
+
+
+def _instances(endpoint: EndpointSnapshot, fallback: int | None) -> int | None:
+    green = _green(endpoint)
+    if green is not None and green.desired_instance_count:
+        return green.desired_instance_count
+    return fallback
+
+
+def progress(
+    policy: DeploymentSpec, endpoint: EndpointSnapshot, *, creating: bool, instances: int | None
+) -> Progress:
+    """Progress of the deployment in flight on ``endpoint``.
+
+    ``instances`` is the variant's instance count from the spec, used when SageMaker does not
+    report ``DesiredInstanceCount``; ``creating`` is true for the endpoint's first deployment.
+    """
+    line = timeline(policy, _instances(endpoint, instances))
+    green = _green(endpoint)
+    entry = _latest(green.statuses) if green is not None else None
+    message = entry.message if entry is not None else None
+    if creating:
+        return Progress(Stage.CREATING, 0, 1, 0, None, message)
+    blue_deleting = any(s.status == "Deleting" for v in endpoint.variants for s in v.statuses)
+    stage = _STAGE_OF_STATUS.get(entry.status, Stage.PROVISIONING) if entry else Stage.PROVISIONING
+    if blue_deleting and stage != Stage.BAKING:
+        blue = next(s for v in endpoint.variants for s in v.statuses if s.status == "Deleting")
+        stage, message = Stage.TERMINATING, blue.message
+    if stage == Stage.TERMINATING and line.strategy != "Rolling":
+        return Progress(stage, line.steps, line.steps, 100, None, message)
+    active = _traffic_instances(entry, green)
+    if stage == Stage.PROVISIONING and line.strategy != "Rolling":
+        return Progress(stage, 0, line.steps, 0, None, message)
+    step = _next_batch(line, active) if stage == Stage.PROVISIONING else _step_of(line, active, message)
+    bake_end = _bake_end(entry, line, step) if entry is not None and stage == Stage.BAKING else None
+    return Progress(stage, step, line.steps, _percent(active, line.instances), bake_end, message)

@@ -1,0 +1,151 @@
+"""One reconcile pass: observe, decide, act (at most one mutating step), report.
+
+Every handler and timer calls :func:`reconcile`; it never raises for anything SageMaker or the
+resource can do (``Exception`` subclasses end up in the status conditions and in
+``Outcome.error``), so one bad resource can never stop the operator from serving the others.
+The pass reads only the resource and SageMaker, writes nothing itself, and returns the complete
+next status, which the caller writes once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from sagemaker_guardrails.api.status import GuardedEndpointStatus
+from sagemaker_guardrails.aws.ports import SageMakerPort
+from sagemaker_guardrails.core.conditions import Verdict
+from sagemaker_guardrails.core.decide import (
+    RETRY_ANNOTATION,
+    Adopt,
+    Collect,
+    Decision,
+    Memory,
+    Nothing,
+    Prepare,
+    decide,
+)
+from sagemaker_guardrails.core.desired import Desired, Identity, build_desired, parse_spec
+from sagemaker_guardrails.core.observed import Observed
+from sagemaker_guardrails.core.report import Report, build, unobserved
+from sagemaker_guardrails.errors import Busy, InvalidSpec, OperatorError, Retryable
+from sagemaker_guardrails.reconciler.steps import execute
+from sagemaker_guardrails.reconciler.types import Deps, Outcome, Resource
+
+__all__ = ["INTENT_REQUEUE_SECONDS", "memory_of", "observe", "reconcile"]
+
+log = logging.getLogger(__name__)
+
+# After an intent is recorded the next pass issues the call; it only has to wait for the write.
+INTENT_REQUEUE_SECONDS = 0.5
+# After adoption the next pass starts deploying the spec.
+ADOPT_REQUEUE_SECONDS = 1.0
+
+
+def memory_of(resource: Resource) -> Memory:
+    """The previous status (an unreadable one counts as empty) and the retry annotation."""
+    try:
+        status = GuardedEndpointStatus.model_validate(dict(resource.status or {}))
+    except ValidationError:
+        log.warning("status of %s/%s is unreadable; starting from empty", resource.namespace, resource.name)
+        status = GuardedEndpointStatus()
+    return Memory(status=status, retry_token=resource.annotations.get(RETRY_ANNOTATION))
+
+
+def identity_of(resource: Resource, deps: Deps) -> Identity:
+    return Identity(cluster_id=deps.settings.cluster_id, namespace=resource.namespace, name=resource.name)
+
+
+def observe(port: SageMakerPort, endpoint_name: str) -> Observed:
+    endpoint = port.describe_endpoint(endpoint_name)
+    tags = port.list_tags(endpoint.arn) if endpoint is not None else {}
+    return Observed(endpoint=endpoint, tags=tags)
+
+
+def dump(status: GuardedEndpointStatus) -> dict[str, Any]:
+    return status.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def _requeue(decision: Decision | None, verdict: Verdict, error: Exception | None, deps: Deps) -> float:
+    settings = deps.settings
+    if isinstance(error, Retryable) and error.retry_after is not None:
+        return error.retry_after
+    if isinstance(error, Retryable | Busy) or (error is not None and not isinstance(error, OperatorError)):
+        return deps.jittered(settings.active_poll_seconds)
+    action = decision.action if decision is not None and error is None else None
+    if isinstance(action, Prepare):
+        return INTENT_REQUEUE_SECONDS
+    if isinstance(action, Adopt):
+        return ADOPT_REQUEUE_SECONDS
+    if verdict.is_stalled or isinstance(action, Nothing | Collect):
+        return deps.jittered(settings.settled_poll_seconds)
+    return deps.jittered(settings.active_poll_seconds)
+
+
+def _result(verdict: Verdict, error: Exception | None) -> str:
+    if error is not None and not isinstance(error, OperatorError):
+        return "error"
+    if verdict.is_stalled:
+        return "stalled"
+    if verdict.state == "ready" and error is None:
+        return "ok"
+    return "requeued"
+
+
+def outcome_of(report: Report, decision: Decision | None, error: Exception | None, deps: Deps) -> Outcome:
+    return Outcome(
+        status=dump(report.status),
+        events=report.events,
+        transitions=report.transitions,
+        requeue_after=_requeue(decision, report.verdict, error, deps),
+        error=error,
+        result=_result(report.verdict, error),
+    )
+
+
+def _desired(resource: Resource, deps: Deps) -> Desired:
+    spec = parse_spec(resource.spec)
+    return build_desired(spec, identity_of(resource, deps), deps.settings.default_region)
+
+
+def reconcile(resource: Resource, deps: Deps, now: datetime) -> Outcome:
+    """One level-triggered pass over ``resource``; see the module docstring."""
+    memory = memory_of(resource)
+    generation = resource.generation
+    try:
+        desired = _desired(resource, deps)
+    except InvalidSpec as exc:
+        report = unobserved(memory=memory, desired=None, error=exc, generation=generation, now=now)
+        return outcome_of(report, None, exc, deps)
+    port = deps.clients(desired.region).sagemaker
+    try:
+        observed = observe(port, desired.endpoint_name)
+    except Exception as exc:
+        _log_unexpected(resource, exc)
+        report = unobserved(memory=memory, desired=desired, error=exc, generation=generation, now=now)
+        return outcome_of(report, None, exc, deps)
+    decision = decide(desired, observed, memory, now)
+    error: Exception | None = None
+    try:
+        execute(decision.action, port, desired, observed)
+    except Exception as exc:
+        _log_unexpected(resource, exc)
+        error = exc
+    report = build(
+        memory=memory,
+        desired=desired,
+        observed=observed,
+        decision=decision,
+        error=error,
+        generation=generation,
+        now=now,
+    )
+    return outcome_of(report, decision, error, deps)
+
+
+def _log_unexpected(resource: Resource, exc: Exception) -> None:
+    if not isinstance(exc, OperatorError):
+        log.exception("unexpected error reconciling %s/%s", resource.namespace, resource.name, exc_info=exc)
