@@ -1,0 +1,384 @@
+"""The Helm chart, rendered by the real ``helm`` for every value set of :mod:`tests.chartkit`:
+lint, which objects it renders, Kubernetes schema validation, security defaults, and that the
+container is configured through the operator's real settings and command line."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+from tests import chartkit
+from tests.chartkit import NAMESPACE, RELEASE, VALUE_SETS, WATCHED, one, only, render
+
+from sagemaker_guardrails.settings import ENV_PREFIX, Settings
+
+pytestmark = pytest.mark.unit
+
+FULLNAME = f"{RELEASE}-sagemaker-guardrails"
+# The chart's kubeVersion floor and the newest schema kubernetes-validate ships.
+K8S_VERSIONS = ("1.29", "1.37")
+# Custom resources the chart renders; kubernetes-validate has no schema for them.
+CUSTOM_GROUPS = {"monitoring.coreos.com", "kopf.dev"}
+PROMETHEUS_OPERATOR_CRDS = chartkit.REPO / "tests" / "fixtures" / "prometheus-operator"
+
+# What `helm template` renders per value set (the chart's crds/ folder is not part of it).
+EXPECTED_KINDS: dict[str, dict[str, int]] = {
+    "default": {
+        "ServiceAccount": 1,
+        "ClusterRole": 1,
+        "ClusterRoleBinding": 1,
+        "Service": 1,
+        "Deployment": 1,
+    },
+    "ha": {
+        "ServiceAccount": 1,
+        "ClusterRole": 1,
+        "ClusterRoleBinding": 1,
+        "Service": 1,
+        "Deployment": 1,
+        "PodDisruptionBudget": 1,
+        "CustomResourceDefinition": 2,
+        "ClusterKopfPeering": 1,
+    },
+    "namespaced": {
+        "ServiceAccount": 1,
+        "ClusterRole": 1,
+        "ClusterRoleBinding": 1,
+        "Role": 2,
+        "RoleBinding": 2,
+        "Service": 1,
+        "Deployment": 1,
+    },
+    "namespaced-ha": {
+        "ServiceAccount": 1,
+        "ClusterRole": 1,
+        "ClusterRoleBinding": 1,
+        "Role": 2,
+        "RoleBinding": 2,
+        "Service": 1,
+        "Deployment": 1,
+        "CustomResourceDefinition": 2,
+        "KopfPeering": 2,
+    },
+    "full": {
+        "ServiceAccount": 1,
+        "ClusterRole": 1,
+        "ClusterRoleBinding": 1,
+        "Service": 1,
+        "Deployment": 1,
+        "PodDisruptionBudget": 1,
+        "CustomResourceDefinition": 2,
+        "ClusterKopfPeering": 1,
+        "ServiceMonitor": 1,
+        "PrometheusRule": 1,
+        "ConfigMap": 1,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, list[dict[str, Any]]]:
+    return {name: render(values) for name, values in VALUE_SETS.items()}
+
+
+def container(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    pod = one(objects, "Deployment")["spec"]["template"]["spec"]
+    (main,) = pod["containers"]
+    return dict(main)
+
+
+def env_of(objects: list[dict[str, Any]]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container(objects)["env"] if "value" in e}
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_SETS))
+def test_helm_lint_strict(name: str) -> None:
+    result = chartkit.lint(VALUE_SETS[name])
+    assert "0 chart(s) failed" in result.stdout, result.stdout
+
+
+def test_every_value_set_renders_the_expected_kinds(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    assert set(EXPECTED_KINDS) == set(VALUE_SETS)
+    for name, objects in rendered.items():
+        assert dict(chartkit.kinds(objects)) == EXPECTED_KINDS[name], name
+
+
+def _crd_schema(crd_file: Path, kind: str) -> dict[str, Any]:
+    for doc in yaml.safe_load_all(crd_file.read_text()):
+        if doc and doc["spec"]["names"]["kind"] == kind:
+            (version,) = [v for v in doc["spec"]["versions"] if v.get("storage")]
+            schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
+            return schema
+    raise LookupError(kind)
+
+
+def _validate_custom(obj: dict[str, Any], peering_crds: list[dict[str, Any]]) -> None:
+    """Custom resources: kubernetes-validate only knows built-in kinds, so these are checked
+    against the OpenAPI schema of their own CRD."""
+    kind = obj["kind"]
+    if kind in ("ServiceMonitor", "PrometheusRule"):
+        schema = _crd_schema(PROMETHEUS_OPERATOR_CRDS / f"monitoring.coreos.com_{kind.lower()}s.yaml", kind)
+    elif kind in ("KopfPeering", "ClusterKopfPeering"):
+        (crd,) = [c for c in peering_crds if c["spec"]["names"]["kind"] == kind]
+        schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    else:
+        raise AssertionError(f"no schema known for the custom resource kind {kind}")
+    envelope = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}}
+    root = {**schema, "properties": {**envelope, **schema.get("properties", {})}}
+    jsonschema.Draft7Validator(_closed(root)).validate(obj)
+
+
+def _closed(schema: Any) -> Any:
+    """The schema with unknown fields rejected, as the API server's strict field validation does
+    (structural schemas prune them unless x-kubernetes-preserve-unknown-fields is set)."""
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    closed = {key: _closed(value) for key, value in schema.items()}
+    open_ = "additionalProperties" in schema or schema.get("x-kubernetes-preserve-unknown-fields")
+    if "properties" in schema and not open_:
+        closed["additionalProperties"] = False
+    return closed
+
+
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+def test_manifests_validate_against_the_kubernetes_schemas(
+    rendered: dict[str, list[dict[str, Any]]], version: str
+) -> None:
+    for name, objects in rendered.items():
+        peering_crds = only(objects, "CustomResourceDefinition")
+        for obj in objects:
+            where = f"{name}: {obj['kind']}/{obj['metadata']['name']}"
+            if obj["apiVersion"].split("/")[0] in CUSTOM_GROUPS:
+                _validate_custom(obj, peering_crds)
+                continue
+            try:
+                kubernetes_validate.validate(obj, version, strict=True)
+            except (kubernetes_validate.ValidationError, kubernetes_validate.SchemaNotFoundError) as error:
+                pytest.fail(f"{where} is not a valid {version} object: {error!r}")
+
+
+def test_custom_resource_validation_can_fail() -> None:
+    monitor = one(render(VALUE_SETS["full"]), "ServiceMonitor")
+    monitor["spec"]["endpoints"][0]["scheme"] = "gopher"
+    with pytest.raises(jsonschema.ValidationError, match="gopher"):
+        _validate_custom(monitor, [])
+
+
+def test_chart_crds_are_an_exact_copy_of_the_top_level_crds() -> None:
+    top = sorted((chartkit.REPO / "crds").glob("*.yaml"))
+    assert top, "crds/ is empty"
+    assert [p.name for p in chartkit.chart_crds()] == [p.name for p in top]
+    for path in top:
+        assert filecmp.cmp(path, chartkit.CHART / "crds" / path.name, shallow=False), (
+            f"charts/sagemaker-guardrails/crds/{path.name} differs from crds/{path.name}: run `make crd`"
+        )
+
+
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+def test_chart_crds_are_valid_crd_objects(version: str) -> None:
+    for path in chartkit.chart_crds():
+        for doc in yaml.safe_load_all(path.read_text()):
+            kubernetes_validate.validate(doc, version, strict=True)
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_SETS))
+def test_pod_runs_locked_down(rendered: dict[str, list[dict[str, Any]]], name: str) -> None:
+    pod = one(rendered[name], "Deployment")["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] > 0
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    security = container(rendered[name])["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    mounts = {m["mountPath"]: m["name"] for m in container(rendered[name])["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert "emptyDir" in volumes[mounts["/tmp"]], "the only writable path is an emptyDir at /tmp"
+    limits = container(rendered[name])["resources"]
+    assert limits["requests"]["cpu"] and limits["requests"]["memory"] and limits["limits"]["memory"]
+
+
+def test_probes_use_kopf_health_endpoint_on_the_configured_port(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    main = container(rendered["default"])
+    ports = {p["name"]: p["containerPort"] for p in main["ports"]}
+    env = env_of(rendered["default"])
+    assert ports["health"] == int(env[f"{ENV_PREFIX}HEALTH_PORT"]) == 8080
+    assert ports["metrics"] == int(env[f"{ENV_PREFIX}METRICS_PORT"]) == 9090
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert main[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
+
+
+def test_container_env_is_exactly_operator_settings(
+    rendered: dict[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every variable the chart sets is a real setting, and the operator's Settings parse them."""
+    env = env_of(rendered["full"])
+    ours = {k: v for k, v in env.items() if k.startswith(ENV_PREFIX)}
+    fields = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
+    assert set(ours) <= fields, f"not settings: {set(ours) - fields}"
+    for key in list(os.environ):
+        if key.startswith(ENV_PREFIX) or key in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+            monkeypatch.delenv(key)
+    for key, value in ours.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings()
+    assert settings.cluster_id == "prod-eu-1"
+    assert settings.default_region == "eu-west-1"
+    assert settings.log_format == "text"
+    assert settings.log_level == "DEBUG"
+    assert (settings.metrics_port, settings.health_port) == (9090, 8080)
+    assert (settings.active_poll_seconds, settings.settled_poll_seconds, settings.poll_jitter) == (
+        15,
+        300,
+        0.2,
+    )
+    assert (settings.rate_limit_per_second, settings.rate_limit_burst, settings.max_workers) == (5, 10, 20)
+    assert env["AWS_STS_REGIONAL_ENDPOINTS"] == "regional"
+
+
+def test_default_region_is_left_to_the_pod_environment(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    assert f"{ENV_PREFIX}DEFAULT_REGION" not in env_of(rendered["default"])
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("default", ["run", "--all-namespaces", "--standalone"]),
+        ("ha", ["run", "--all-namespaces", f"--peering={FULLNAME}"]),
+        ("namespaced", ["run", *(f"--namespace={ns}" for ns in WATCHED), "--standalone"]),
+        ("namespaced-ha", ["run", *(f"--namespace={ns}" for ns in WATCHED), f"--peering={FULLNAME}"]),
+        ("full", ["run", "--all-namespaces", f"--peering={FULLNAME}", "--priority=100"]),
+    ],
+)
+def test_command_line_selects_namespaces_and_peering(
+    rendered: dict[str, list[dict[str, Any]]], name: str, expected: list[str]
+) -> None:
+    assert container(rendered[name])["args"] == expected
+
+
+def test_extra_args_come_last() -> None:
+    objects = render({"operator": {"extraArgs": ["--flag-for-a-newer-operator"]}})
+    assert container(objects)["args"][-1] == "--flag-for-a-newer-operator"
+
+
+def test_one_replica_is_recreated_several_roll(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    assert one(rendered["default"], "Deployment")["spec"]["strategy"] == {"type": "Recreate"}
+    ha = one(rendered["ha"], "Deployment")["spec"]
+    assert ha["replicas"] == 3
+    assert ha["strategy"]["type"] == "RollingUpdate"
+    assert ha["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+
+
+def test_image_tag_defaults_to_app_version_and_digest_pins(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    app_version = yaml.safe_load((chartkit.CHART / "Chart.yaml").read_text())["appVersion"]
+    assert container(rendered["default"])["image"].endswith(f":{app_version}")
+    assert container(rendered["full"])["image"].endswith("@sha256:" + "ab" * 32)
+
+
+def test_irsa_role_annotates_the_service_account(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    assert "annotations" not in one(rendered["default"], "ServiceAccount")["metadata"]
+    account = one(rendered["full"], "ServiceAccount")
+    annotations = account["metadata"]["annotations"]
+    assert annotations["eks.amazonaws.com/role-arn"] == "arn:aws:iam::123456789012:role/sagemaker-guardrails"
+    assert annotations["example.com/owner"] == "ml-platform"
+    pod = one(rendered["full"], "Deployment")["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == account["metadata"]["name"]
+
+
+def test_existing_service_account_must_be_named() -> None:
+    result = chartkit.template_text({"serviceAccount": {"create": False}}, check=False)
+    assert result.returncode != 0
+    assert "serviceAccount.name is required" in result.stderr
+    objects = render({"serviceAccount": {"create": False, "name": "ops-robot"}})
+    assert not only(objects, "ServiceAccount")
+    assert one(objects, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == "ops-robot"
+    assert one(objects, "ClusterRoleBinding")["subjects"][0]["name"] == "ops-robot"
+
+
+def test_metrics_service_targets_the_metrics_port(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    service = one(rendered["full"], "Service")
+    pod_labels = one(rendered["full"], "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["ports"] == [
+        {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    monitor = one(rendered["full"], "ServiceMonitor")
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_service_monitor_needs_the_service() -> None:
+    values = {"metrics": {"service": {"enabled": False}, "serviceMonitor": {"enabled": True}}}
+    result = chartkit.template_text(values, check=False)
+    assert result.returncode != 0 and "needs metrics.service.enabled" in result.stderr
+
+
+def test_pod_disruption_budget_selects_the_pods(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    budget = one(rendered["ha"], "PodDisruptionBudget")
+    pod_labels = one(rendered["ha"], "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert budget["spec"]["minAvailable"] == 1
+    assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+    other = one(
+        render({"podDisruptionBudget": {"enabled": True, "maxUnavailable": 1}}), "PodDisruptionBudget"
+    )
+    assert other["spec"] == {"maxUnavailable": 1, "selector": budget["spec"]["selector"]}
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        ({"replicas": 2}, "additional properties 'replicas' not allowed"),
+        ({"operator": {"logFormat": "xml"}}, "/operator/logFormat"),
+        ({"operator": {"watchNamespaces": ["Not_A_Namespace"]}}, "/operator/watchNamespaces/0"),
+        ({"operator": {"pollJitter": 1.5}}, "/operator/pollJitter"),
+        ({"operator": {"clusterId": ""}}, "/operator/clusterId"),
+        ({"serviceAccount": {"irsaRoleArn": "my-role"}}, "/serviceAccount/irsaRoleArn"),
+        ({"image": {"digest": "latest"}}, "/image/digest"),
+        ({"metrics": {"serviceMonitor": {"interval": "soon"}}}, "/metrics/serviceMonitor/interval"),
+    ],
+)
+def test_values_schema_rejects_mistakes(values: dict[str, Any], complaint: str) -> None:
+    result = chartkit.template_text(values, check=False)
+    assert result.returncode != 0
+    assert complaint in result.stderr, result.stderr
+
+
+def test_every_documented_value_is_in_the_schema() -> None:
+    """values.yaml and values.schema.json describe the same keys."""
+    values = yaml.safe_load((chartkit.CHART / "values.yaml").read_text())
+    schema = yaml.safe_load((chartkit.CHART / "values.schema.json").read_text())
+
+    def walk(node: Any, sch: dict[str, Any], path: str) -> None:
+        if not isinstance(node, dict) or sch.get("additionalProperties") is not False:
+            return
+        for key, value in node.items():
+            assert key in sch["properties"], f"{path}{key} is not in values.schema.json"
+            walk(value, sch["properties"][key], f"{path}{key}.")
+
+    walk(values, schema, "")
+    jsonschema.validate(values, schema)
+
+
+def test_notes_tell_how_to_reach_aws() -> None:
+    with_irsa = chartkit.helm(
+        "install", RELEASE, str(chartkit.CHART), "--dry-run=client", "--namespace", NAMESPACE,
+        "--set", "serviceAccount.irsaRoleArn=arn:aws:iam::123456789012:role/guardrails",
+    ).stdout  # fmt: skip
+    assert "IRSA role arn:aws:iam::123456789012:role/guardrails" in with_irsa
+    without = chartkit.helm(
+        "install", RELEASE, str(chartkit.CHART), "--dry-run=client", "--namespace", NAMESPACE
+    ).stdout
+    assert "EKS Pod Identity" in without
+    assert "docs/iam-policy.json" in without
