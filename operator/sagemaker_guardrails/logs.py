@@ -1,0 +1,41 @@
+"""Process-wide logging for ``sagemaker-guardrails run``: text for people, JSON for log pipelines.
+
+kopf's own formatter is used for both, so every record logged through a handler's ``logger``
+carries the object reference (``{"object": {"namespace": ..., "name": ...}}`` in JSON). Two
+sources of noise are turned down on purpose: kopf's "Timer 'poll' succeeded." line (the timer
+ticks every few seconds per object and mostly does nothing) and botocore's debug chatter, which
+would otherwise drown ``--verbose``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import kopf
+
+__all__ = ["configure_logging"]
+
+_QUIET_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
+
+
+class _DropTimerSuccess(logging.Filter):
+    """Drops kopf's per-tick success message of the polling timer."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno <= logging.INFO and record.getMessage() == "Timer 'poll' succeeded.")
+
+
+def configure_logging(log_format: str = "text", level: str = "INFO", *, verbose: bool = False) -> None:
+    """Configure the root logger once, at start-up (never on import)."""
+    kopf.configure(
+        verbose=verbose,
+        log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.FULL,
+        log_refkey="object",
+    )
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else level)
+    for handler in root.handlers:
+        if not any(isinstance(f, _DropTimerSuccess) for f in handler.filters):
+            handler.addFilter(_DropTimerSuccess())
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
