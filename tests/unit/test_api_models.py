@@ -356,9 +356,18 @@ def test_several_broken_rules_are_reported_together() -> None:
     assert "every variants[].model must name a model declared in models" in str(rejected.value)
 
 
-def test_reserved_tag_prefix_is_case_insensitive_for_aws() -> None:
+@pytest.mark.parametrize("key", ["AWS:x", "Sagemaker-Guardrails.dev/cluster", "aws:"])
+def test_reserved_tag_prefixes_ignore_ascii_case(key: str) -> None:
     with pytest.raises(ValidationError, match="reserved key prefixes"):
-        GuardedEndpointSpec.model_validate(merge_patch(example("canary")["spec"], {"tags": {"AWS:x": "y"}}))
+        GuardedEndpointSpec.model_validate(merge_patch(example("canary")["spec"], {"tags": {key: "y"}}))
+
+
+def test_reserved_tag_prefix_check_folds_ascii_only_like_cel() -> None:
+    # U+212A KELVIN SIGN lowers to "k" in Python but not in CEL's lowerAscii.
+    spec = GuardedEndpointSpec.model_validate(
+        merge_patch(example("canary")["spec"], {"tags": {"sagema\u212aer-guardrails.dev/x": "y"}})
+    )
+    assert len(spec.tags) == 3
 
 
 def test_spec_reads_camel_case_and_snake_case_and_is_frozen() -> None:

@@ -50,7 +50,7 @@ ROOT_RULES: tuple[Rule[GuardedEndpointResource], ...] = (
     Rule(
         cel=f"has(self.spec.endpointName) || self.metadata.name.matches(r'{SAGEMAKER_NAME_PATTERN}')",
         check=lambda r: (
-            r.spec.endpoint_name is not None or re.match(SAGEMAKER_NAME_PATTERN, r.name) is not None
+            r.spec.endpoint_name is not None or re.fullmatch(SAGEMAKER_NAME_PATTERN, r.name) is not None
         ),
         message=(
             "spec.endpointName is required when metadata.name is not a valid SageMaker endpoint name "

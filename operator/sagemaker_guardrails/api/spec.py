@@ -77,6 +77,11 @@ class DeletionPolicy(StrEnum):
     RETAIN = "Retain"
 
 
+def _lower_ascii(text: str) -> str:
+    """CEL's ``lowerAscii``: Python's ``lower`` would also fold a few non-ASCII letters."""
+    return "".join(c.lower() if c.isascii() else c for c in text)
+
+
 def _fits_instances(size: CapacitySize | None, variants: list[VariantSpec], low: int, high: int) -> bool:
     """An InstanceCount size must be ``low..high`` percent of every instance-based variant's count."""
     if size is None or size.type is not CapacitySizeType.INSTANCE_COUNT:
@@ -227,11 +232,10 @@ class GuardedEndpointSpec(CamelModel):
             field_path=".deployment.rolling.maximumBatchSize",
         ),
         Rule(
-            cel=(
-                "!has(self.tags) || self.tags.all(k, !k.startsWith('sagemaker-guardrails.dev/') "
-                "&& !k.lowerAscii().startsWith('aws:'))"
-            ),
-            check=lambda s: not any(k.lower().startswith(RESERVED_TAG_PREFIXES) for k in s.tags),
+            cel="!has(self.tags) || self.tags.all(k, "
+            + " && ".join(f"!k.lowerAscii().startsWith('{prefix}')" for prefix in RESERVED_TAG_PREFIXES)
+            + ")",
+            check=lambda s: not any(_lower_ascii(k).startswith(RESERVED_TAG_PREFIXES) for k in s.tags),
             message="tags must not use the reserved key prefixes sagemaker-guardrails.dev/ and aws:",
             field_path=".tags",
         ),
