@@ -254,8 +254,14 @@ def on_delete(body: kopf.Body, patch: kopf.Patch, memo: Runtime, logger: kopf.Lo
 
 
 def build_registry(settings: Settings) -> kopf.OperatorRegistry:
-    """A fresh kopf registry with the GuardedEndpoint handlers (nothing registers at import)."""
+    """A fresh kopf registry with the GuardedEndpoint handlers (nothing registers at import).
+
+    A registry of our own has none of the login handlers kopf adds to its global one, so the
+    kubernetes client's login is registered explicitly: in-cluster service account first, then
+    ``KUBECONFIG`` / ``~/.kube/config`` (exec plugins such as ``aws eks get-token`` included).
+    """
     registry = kopf.OperatorRegistry()
+    kopf.on.login(id="login", registry=registry)(kopf.login_via_client)
     resource = (GROUP, VERSION, PLURAL)
     kopf.on.resume(*resource, id="on-resume", registry=registry)(on_change)
     kopf.on.create(*resource, id="on-create", registry=registry)(on_change)

@@ -3,8 +3,8 @@
 kopf's own formatter is used for both, so every record logged through a handler's ``logger``
 carries the object reference (``{"object": {"namespace": ..., "name": ...}}`` in JSON). Two
 sources of noise are turned down on purpose: kopf's "Timer 'poll' succeeded." line (the timer
-ticks every few seconds per object and mostly does nothing) and botocore's debug chatter, which
-would otherwise drown ``--verbose``.
+ticks every few seconds per object and mostly does nothing), the access log of every liveness
+probe, and botocore's debug chatter, which would otherwise drown ``--verbose``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import kopf
 
 __all__ = ["configure_logging"]
 
-_QUIET_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
+_QUIET_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "aiohttp.access")
 
 
 class _DropTimerSuccess(logging.Filter):
@@ -30,6 +30,7 @@ def configure_logging(log_format: str = "text", level: str = "INFO", *, verbose:
     kopf.configure(
         verbose=verbose,
         log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.FULL,
+        log_prefix=None,  # "[namespace/name]" in text; an "object" field in JSON instead
         log_refkey="object",
     )
     root = logging.getLogger()

@@ -8,7 +8,9 @@ thread-safe, sessions are not, so creation is serialised).
 Credentials and endpoints come from botocore's default chain, which covers every way the
 operator is deployed: IRSA (``AWS_ROLE_ARN`` + ``AWS_WEB_IDENTITY_TOKEN_FILE``), EKS Pod Identity,
 instance profiles, a developer's profile, and ``AWS_ENDPOINT_URL`` /
-``AWS_ENDPOINT_URL_SAGEMAKER`` for the local emulator. Retries use botocore's ``standard`` mode.
+``AWS_ENDPOINT_URL_SAGEMAKER`` for the local emulator. Retries use botocore's ``standard`` mode;
+``max_attempts`` counts every attempt, the first included (botocore's own ``Config`` key of that
+name counts retries only, so ``total_max_attempts`` is what is set).
 
 Every HTTP attempt (retries included) is reported to the ``recorder`` callback as
 ``(service, operation, error_code)``, with ``""`` for success, through botocore's
@@ -94,7 +96,7 @@ class ClientFactory:
         self._endpoint_url = endpoint_url
         self._session = session
         self._config = Config(
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             user_agent_extra=USER_AGENT,
             max_pool_connections=max_pool_connections,
             connect_timeout=connect_timeout,
