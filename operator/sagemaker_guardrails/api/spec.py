@@ -83,7 +83,13 @@ def _lower_ascii(text: str) -> str:
 
 
 def _fits_instances(size: CapacitySize | None, variants: list[VariantSpec], low: int, high: int) -> bool:
-    """An InstanceCount size must be ``low..high`` percent of every instance-based variant's count."""
+    """An InstanceCount size must be ``low..high`` percent of every instance-based variant's count.
+
+    SageMaker states the canary/linear/rolling limits against "the variant's total instance
+    count" and shifts every variant together, so an instance count is checked per variant.
+    Serverless variants have no instance count and are skipped; percentages are bounded on the
+    policy itself (``deployment.py``).
+    """
     if size is None or size.type is not CapacitySizeType.INSTANCE_COUNT:
         return True
     counts = [v.initial_instance_count for v in variants if v.initial_instance_count is not None]
