@@ -112,9 +112,14 @@ def conditions(
             observed_generation=generation,
         )
 
-    kept = _get(previous, READY) if verdict.ready is None else None
-    if kept is not None:
-        ready = kept.model_copy(update={"observed_generation": generation})
+    before = _get(previous, READY)
+    keep = verdict.ready is None or (
+        verdict.ready and verdict.state != "ready" and before and before.status == "True"
+    )
+    if keep and before is not None:
+        ready = before.model_copy(update={"observed_generation": generation})
+    elif verdict.ready and verdict.state != "ready":
+        ready = make(READY, True).model_copy(update={"reason": Reason.IN_SERVICE, "message": ""})
     else:
         ready = make(READY, verdict.ready is True, explain=True)
     made = [

@@ -1,0 +1,463 @@
+"""core.decide: given spec + observed SageMaker + status memory, the one next action and verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from tests import corekit
+from tests.corekit import T0, at, endpoint, variant
+
+from sagemaker_guardrails.core import naming
+from sagemaker_guardrails.core.conditions import Reason
+from sagemaker_guardrails.core.decide import (
+    Adopt,
+    Collect,
+    Decision,
+    Issue,
+    Memory,
+    Nothing,
+    Prepare,
+    Stall,
+    Wait,
+    decide,
+)
+from sagemaker_guardrails.core.observed import EndpointSnapshot, Observed
+from sagemaker_guardrails.core.resolve import CREATE, UPDATE, Fate, iso
+
+pytestmark = pytest.mark.unit
+
+D = corekit.desired()
+E = corekit.desired(corekit.spec(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:3"))
+OLD_D = corekit.desired(corekit.spec(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:0"))
+OLDER_D = corekit.desired(corekit.spec(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:-1"))
+OLD, OLDER = OLD_D.config_name, OLDER_D.config_name
+FOREIGN = "hand-made-config"
+OURS = D.identity.owner.tags()
+
+
+def pending(
+    target: Any = D, *, operation: str = UPDATE, issued: bool = False, token: str | None = None
+) -> dict[str, Any]:
+    return {
+        "operation": operation,
+        "revision": target.revision,
+        "configName": target.config_name,
+        "recordedAt": iso(at(10)),
+        "issuedAt": iso(at(11)) if issued else None,
+        "retryToken": token,
+    }
+
+
+def seen(config: str | None = OLD, failure: str | None = None) -> dict[str, Any]:
+    return {
+        "name": "fraud-detector",
+        "arn": "arn:x",
+        "status": "InService",
+        "configName": config,
+        "failureReason": failure,
+        "lastModified": iso(T0),
+    }
+
+
+def success(target: Any, finished: float = 0) -> dict[str, Any]:
+    return {
+        "revision": target.revision,
+        "configName": target.config_name,
+        "outcome": "Succeeded",
+        "finishedAt": iso(at(finished)),
+    }
+
+
+def rollback(
+    target: Any = D, *, token: str | None = None, reason: str = "alarm fraud-5xx", when: float = 100
+) -> dict[str, Any]:
+    return {
+        "revision": target.revision,
+        "configName": target.config_name,
+        "at": iso(at(when)),
+        "reason": reason,
+        "retryToken": token,
+    }
+
+
+@dataclass
+class Case:
+    id: str
+    endpoint: EndpointSnapshot | None
+    action: Any
+    reason: str
+    status: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=lambda: dict(OURS))
+    desired: Any = D
+    token: str | None = None
+    fate: Fate | None = None
+    rollback: bool = False
+
+
+CASES = [
+    Case("create-from-nothing", None, Prepare(CREATE), Reason.CREATING),
+    Case(
+        "create-intent-recorded",
+        None,
+        Issue(CREATE),
+        Reason.CREATING,
+        {"pending": pending(operation=CREATE)},
+        fate=Fate.NOT_ISSUED,
+    ),
+    Case(
+        "create-intent-for-an-older-spec",
+        None,
+        Prepare(CREATE),
+        Reason.CREATING,
+        {"pending": pending(OLD_D, operation=CREATE)},
+        fate=Fate.NOT_ISSUED,
+    ),
+    Case(
+        "creating",
+        endpoint("Creating", D.config_name, target=D.config_name),
+        Wait(),
+        Reason.CREATING,
+        {"pending": pending(operation=CREATE, issued=True)},
+        fate=Fate.IN_FLIGHT,
+    ),
+    Case(
+        "created",
+        endpoint("InService", D.config_name),
+        Nothing(),
+        Reason.IN_SERVICE,
+        {"pending": pending(operation=CREATE, issued=True), "ownedConfigs": [D.config_name]},
+        fate=Fate.SUCCEEDED,
+    ),
+    Case("untagged-not-adopted", endpoint("InService", FOREIGN), Stall(), Reason.NOT_ADOPTED, tags={}),
+    Case(
+        "untagged-adopt",
+        endpoint("InService", FOREIGN),
+        Adopt(),
+        Reason.ADOPTING,
+        tags={},
+        desired=corekit.desired(corekit.spec(adoptExisting=True)),
+    ),
+    Case(
+        "owned-by-another-resource",
+        endpoint("InService", FOREIGN),
+        Stall(),
+        Reason.OWNED_BY_OTHER,
+        tags=naming.Owner("test-cluster", "ml", "payments").tags(),
+    ),
+    Case(
+        "owned-by-another-cluster",
+        endpoint("InService", D.config_name),
+        Stall(),
+        Reason.OWNED_BY_OTHER,
+        tags=naming.Owner("other-cluster", "ml", "fraud").tags(),
+    ),
+    Case(
+        "in-sync",
+        endpoint("InService", D.config_name),
+        Nothing(),
+        Reason.IN_SERVICE,
+        {"endpoint": seen(D.config_name), "history": [success(D)], "ownedConfigs": [D.config_name]},
+    ),
+    Case(
+        "spec-changed",
+        endpoint("InService", OLD),
+        Prepare(UPDATE),
+        Reason.DEPLOYING,
+        {"endpoint": seen(OLD), "history": [success(OLD_D)]},
+    ),
+    Case(
+        "update-intent-recorded",
+        endpoint("InService", OLD),
+        Issue(UPDATE),
+        Reason.DEPLOYING,
+        {"endpoint": seen(OLD), "pending": pending(), "history": [success(OLD_D)]},
+        fate=Fate.NOT_ISSUED,
+    ),
+    Case(
+        "intent-for-an-older-spec-is-replaced",
+        endpoint("InService", OLD),
+        Prepare(UPDATE),
+        Reason.DEPLOYING,
+        {"endpoint": seen(OLD), "pending": pending(E)},
+        fate=Fate.NOT_ISSUED,
+    ),
+    Case(
+        "deploying",
+        endpoint("Updating", OLD, target=D.config_name),
+        Wait(),
+        Reason.DEPLOYING,
+        {"endpoint": seen(OLD), "pending": pending(issued=True)},
+        fate=Fate.IN_FLIGHT,
+    ),
+    Case(
+        "baking",
+        endpoint(
+            "Updating",
+            OLD,
+            target=D.config_name,
+            green=variant(current=1, statuses=(("Baking", None, at(60)),)),
+        ),
+        Wait(),
+        Reason.BAKING,
+        {"endpoint": seen(OLD), "pending": pending(issued=True)},
+        fate=Fate.IN_FLIGHT,
+    ),
+    Case(
+        "spec-changed-while-deploying-waits",
+        endpoint("Updating", OLD, target=D.config_name),
+        Wait(),
+        Reason.DEPLOYING,
+        {"endpoint": seen(OLD), "pending": pending(issued=True)},
+        desired=E,
+        fate=Fate.IN_FLIGHT,
+    ),
+    Case(
+        "crash-after-update-call-resumes-tracking",
+        endpoint("Updating", OLD, target=D.config_name),
+        Wait(),
+        Reason.DEPLOYING,
+        {"endpoint": seen(OLD), "pending": pending()},
+        fate=Fate.IN_FLIGHT,
+    ),
+    Case(
+        "status-lost-during-deployment-resumes-tracking",
+        endpoint("Updating", OLD, target=D.config_name),
+        Wait(),
+        Reason.DEPLOYING,
+        fate=Fate.IN_FLIGHT,
+    ),
+    Case(
+        "system-updating-waits",
+        endpoint("SystemUpdating", OLD),
+        Wait(),
+        Reason.BUSY,
+        {"endpoint": seen(OLD), "history": [success(OLD_D)]},
+    ),
+    Case(
+        "intent-waits-for-a-busy-endpoint",
+        endpoint("SystemUpdating", OLD),
+        Wait(),
+        Reason.BUSY,
+        {"endpoint": seen(OLD), "pending": pending()},
+        fate=Fate.NOT_ISSUED,
+    ),
+    Case(
+        "foreign-update-waits",
+        endpoint("Updating", OLD, target=FOREIGN),
+        Wait(),
+        Reason.BUSY,
+        {"endpoint": seen(OLD), "history": [success(OLD_D)]},
+    ),
+    Case(
+        "succeeded",
+        endpoint("InService", D.config_name, modified=at(99)),
+        Nothing(),
+        Reason.IN_SERVICE,
+        {"endpoint": seen(OLD), "pending": pending(issued=True), "ownedConfigs": [D.config_name, OLD]},
+        fate=Fate.SUCCEEDED,
+    ),
+    Case(
+        "rolled-back",
+        endpoint("InService", OLD, failure="alarm fraud-5xx", modified=at(99)),
+        Stall(),
+        Reason.ROLLED_BACK,
+        {"endpoint": seen(OLD), "pending": pending(issued=True), "history": [success(OLD_D)]},
+        fate=Fate.ROLLED_BACK,
+        rollback=True,
+    ),
+    Case(
+        "rolled-back-found-after-a-crash",
+        endpoint("InService", OLD, failure="alarm fraud-5xx", modified=at(99)),
+        Stall(),
+        Reason.ROLLED_BACK,
+        {"endpoint": seen(OLD), "pending": pending()},
+        fate=Fate.ROLLED_BACK,
+        rollback=True,
+    ),
+    Case(
+        "rolled-back-stays-rolled-back",
+        endpoint("InService", OLD, failure="alarm fraud-5xx"),
+        Stall(),
+        Reason.ROLLED_BACK,
+        {"endpoint": seen(OLD, "alarm fraud-5xx"), "lastRollback": rollback(), "history": [success(OLD_D)]},
+    ),
+    Case(
+        "rolled-back-retry-annotation-bumped",
+        endpoint("InService", OLD, failure="alarm fraud-5xx"),
+        Prepare(UPDATE),
+        Reason.DEPLOYING,
+        {"endpoint": seen(OLD, "alarm fraud-5xx"), "lastRollback": rollback(), "history": [success(OLD_D)]},
+        token="1",
+    ),
+    Case(
+        "rolled-back-retried-once-stays-at-that-token",
+        endpoint("InService", OLD, failure="alarm"),
+        Stall(),
+        Reason.ROLLED_BACK,
+        {"endpoint": seen(OLD, "alarm"), "lastRollback": rollback(token="1")},
+        token="1",
+    ),
+    Case(
+        "rolled-back-spec-changed-again",
+        endpoint("InService", OLD, failure="alarm fraud-5xx"),
+        Prepare(UPDATE),
+        Reason.DEPLOYING,
+        {"endpoint": seen(OLD, "alarm fraud-5xx"), "lastRollback": rollback(), "history": [success(OLD_D)]},
+        desired=E,
+    ),
+    Case(
+        "rolled-back-revision-allowed-after-another-success",
+        endpoint("InService", E.config_name),
+        Prepare(UPDATE),
+        Reason.DEPLOYING,
+        {
+            "endpoint": seen(E.config_name),
+            "lastRollback": rollback(when=100),
+            "history": [success(E, finished=200)],
+        },
+    ),
+    Case(
+        "rolled-back-other-revision-then-deploys-desired",
+        endpoint("InService", OLD, failure="alarm", modified=at(99)),
+        Prepare(UPDATE),
+        Reason.DEPLOYING,
+        {"endpoint": seen(OLD), "pending": pending(E, issued=True), "history": [success(OLD_D)]},
+        fate=Fate.ROLLED_BACK,
+        rollback=True,
+    ),
+    Case(
+        "internal-error-rollback-is-retried",
+        endpoint("InService", OLD, failure="Request to service failed. x", modified=at(99)),
+        Wait(),
+        Reason.RETRYING,
+        {"endpoint": seen(OLD), "pending": pending(issued=True)},
+        fate=Fate.ROLLED_BACK,
+        rollback=True,
+    ),
+    Case(
+        "internal-error-rollback-next-pass",
+        endpoint("InService", OLD, failure="Request to service failed. x"),
+        Prepare(UPDATE),
+        Reason.DEPLOYING,
+        {
+            "endpoint": seen(OLD, "Request to service failed. x"),
+            "lastRollback": rollback(reason="Request to service failed. x"),
+        },
+    ),
+    Case(
+        "failed",
+        endpoint("Failed", D.config_name, failure="could not pull image"),
+        Stall(),
+        Reason.ENDPOINT_FAILED,
+        {"pending": pending(operation=CREATE, issued=True)},
+        fate=Fate.FAILED,
+    ),
+    Case(
+        "update-rollback-failed",
+        endpoint("UpdateRollbackFailed", OLD, failure="rollback failed", modified=at(99)),
+        Stall(),
+        Reason.UPDATE_ROLLBACK_FAILED,
+        {"endpoint": seen(OLD), "pending": pending(issued=True)},
+        fate=Fate.FAILED,
+        rollback=True,
+    ),
+    Case(
+        "update-rollback-failed-retry-bumped",
+        endpoint("UpdateRollbackFailed", OLD, failure="rollback failed"),
+        Prepare(UPDATE),
+        Reason.DEPLOYING,
+        {"endpoint": seen(OLD, "rollback failed"), "lastRollback": rollback()},
+        token="again",
+    ),
+    Case(
+        "drift-is-brought-back",
+        endpoint("InService", FOREIGN),
+        Prepare(UPDATE, drift=True),
+        Reason.DRIFT,
+        {"endpoint": seen(D.config_name), "history": [success(D)]},
+    ),
+    Case(
+        "adopted-endpoint-is-deployed-without-drift",
+        endpoint("InService", FOREIGN),
+        Prepare(UPDATE),
+        Reason.DEPLOYING,
+        {"endpoint": seen(FOREIGN)},
+    ),
+    Case(
+        "garbage-collect-keeps-current-and-previous",
+        endpoint("InService", D.config_name),
+        Collect((D.config_name, OLD), (D.revision, OLD_D.revision)),
+        Reason.IN_SERVICE,
+        {
+            "endpoint": seen(D.config_name),
+            "history": [success(D), success(OLD_D)],
+            "ownedConfigs": [D.config_name, OLD, OLDER],
+        },
+    ),
+    Case(
+        "garbage-collect-right-after-success",
+        endpoint("InService", D.config_name, modified=at(99)),
+        Collect((D.config_name, OLD), (D.revision, OLD_D.revision)),
+        Reason.IN_SERVICE,
+        {
+            "endpoint": seen(OLD),
+            "pending": pending(issued=True),
+            "history": [success(OLDER_D), success(OLD_D)],
+            "ownedConfigs": [D.config_name, OLD, OLDER],
+        },
+        fate=Fate.SUCCEEDED,
+    ),
+    Case(
+        "endpoint-name-is-immutable",
+        endpoint("InService", D.config_name, name="renamed"),
+        Stall(),
+        Reason.INVALID_SPEC,
+        {"endpoint": {**seen(D.config_name), "name": "renamed"}},
+    ),
+]
+
+
+def run(case: Case) -> Decision:
+    memory = Memory(status=corekit.status(**case.status), retry_token=case.token)
+    return decide(case.desired, Observed(case.endpoint, case.tags), memory, at(120))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_decide(case: Case) -> None:
+    decision = run(case)
+    assert decision.action == case.action
+    assert decision.verdict.reason == case.reason
+    assert (decision.resolution.fate if decision.resolution else None) is case.fate
+    assert (decision.rollback is not None) is case.rollback
+
+
+def test_a_rollback_is_recorded_with_the_token_it_ran_under() -> None:
+    case = next(c for c in CASES if c.id == "rolled-back")
+    memory = Memory(
+        status=corekit.status(**{**case.status, "pending": pending(issued=True, token="7")}), retry_token="7"
+    )
+    decision = decide(D, Observed(case.endpoint, OURS), memory, at(120))
+    assert decision.rollback is not None
+    assert (decision.rollback.revision, decision.rollback.config_name) == (D.revision, D.config_name)
+    assert (decision.rollback.retry_token, decision.rollback.reason) == ("7", "alarm fraud-5xx")
+    assert "sagemaker-guardrails.dev/retry" in decision.verdict.message
+
+
+def test_messages_say_what_to_do() -> None:
+    by_id = {c.id: run(c).verdict.message for c in CASES}
+    assert "adoptExisting: true" in by_id["untagged-not-adopted"]
+    assert "ml/payments" in by_id["owned-by-another-resource"]
+    assert "delete-endpoint" in by_id["failed"]
+    assert "sagemaker-guardrails.dev/retry" in by_id["update-rollback-failed"]
+    assert "waits until this deployment ends" in by_id["spec-changed-while-deploying-waits"]
+    assert FOREIGN in by_id["drift-is-brought-back"]
+    assert "Baking" in by_id["baking"]
+
+
+def test_progress_is_reported_for_a_deployment_in_flight() -> None:
+    decision = run(next(c for c in CASES if c.id == "baking"))
+    assert decision.progress is not None
+    assert (decision.progress.stage, decision.progress.step, decision.progress.steps) == ("Baking", 1, 2)
+    assert decision.progress.bake_ends_at == at(120)

@@ -1,0 +1,313 @@
+"""core.report: the complete next status, Events only on transitions, metric transitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tests import corekit
+from tests.corekit import T0, at, endpoint, variant
+
+from sagemaker_guardrails.api.status import GuardedEndpointStatus
+from sagemaker_guardrails.core import naming
+from sagemaker_guardrails.core.decide import Memory, decide
+from sagemaker_guardrails.core.observed import EndpointSnapshot, Observed
+from sagemaker_guardrails.core.report import Report, Transition, build, unobserved
+from sagemaker_guardrails.core.resolve import CREATE, UPDATE, iso
+from sagemaker_guardrails.errors import Busy, InvalidRequest, InvalidSpec, NotFound, Throttled
+
+pytestmark = pytest.mark.unit
+
+D = corekit.desired()
+OLD_D = corekit.desired(corekit.spec(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:0"))
+OLD = OLD_D.config_name
+OURS = D.identity.owner.tags()
+
+
+def run(
+    prev: GuardedEndpointStatus,
+    snapshot: EndpointSnapshot | None,
+    *,
+    now: float = 120,
+    error: Exception | None = None,
+    token: str | None = None,
+    tags: dict[str, str] | None = None,
+    desired: Any = D,
+) -> Report:
+    memory = Memory(status=prev, retry_token=token)
+    observed = Observed(snapshot, OURS if tags is None else tags)
+    decision = decide(desired, observed, memory, at(now))
+    return build(
+        memory=memory,
+        desired=desired,
+        observed=observed,
+        decision=decision,
+        error=error,
+        generation=3,
+        now=at(now),
+    )
+
+
+def cond(report: Report, kind: str) -> tuple[str, str]:
+    c = next(c for c in report.status.conditions if c.type == kind)
+    return c.status, c.reason
+
+
+def reasons(report: Report) -> list[str]:
+    return [e.reason for e in report.events]
+
+
+IN_SERVICE_OLD = corekit.status(
+    endpoint={
+        "name": "fraud-detector",
+        "arn": "arn:x",
+        "status": "InService",
+        "configName": OLD,
+        "lastModified": iso(T0),
+    },
+    history=[{"revision": OLD_D.revision, "configName": OLD, "outcome": "Succeeded", "finishedAt": iso(T0)}],
+    ownedConfigs=[OLD],
+)
+
+
+def test_create_records_the_intent_then_issues_it_then_tracks_it() -> None:
+    first = run(GuardedEndpointStatus(), None, now=0, token="t")
+    assert first.status.pending is not None
+    assert (first.status.pending.operation, first.status.pending.config_name) == (CREATE, D.config_name)
+    assert (first.status.pending.issued_at, first.status.pending.retry_token) == (None, "t")
+    assert first.status.owned_configs == [D.config_name]
+    assert (first.events, first.transitions) == ((), ())
+    assert cond(first, "Reconciling") == ("True", "Creating")
+    assert first.status.phase == "Creating"
+
+    second = run(first.status, None, now=1)
+    assert second.status.pending is not None and second.status.pending.issued_at == iso(at(1))
+    assert second.status.deployment is not None and second.status.deployment.stage == "Creating"
+    assert reasons(second) == ["DeploymentStarted"]
+    assert second.transitions == (Transition("DeploymentStarted", "Canary"),)
+
+    third = run(second.status, endpoint("Creating", D.config_name, target=D.config_name), now=20)
+    assert (third.events, third.transitions) == ((), ())
+    assert third.status.phase == "Creating"
+
+    done = run(third.status, endpoint("InService", D.config_name, modified=at(300)), now=301)
+    assert done.status.pending is None and done.status.deployment is None
+    assert reasons(done) == ["DeploymentSucceeded"]
+    assert done.transitions == (Transition("DeploymentFinished", "Canary", "Succeeded", 300.0),)
+    assert done.status.history[0].outcome == "Succeeded"
+    assert cond(done, "Ready") == ("True", "InService")
+    assert done.status.phase == "InService"
+    assert done.status.revision is not None
+    assert (done.status.revision.desired, done.status.revision.current) == (D.revision, D.revision)
+    assert done.status.observed_generation == 3
+
+
+@pytest.mark.parametrize(
+    ("error", "keeps_intent", "reason", "stalled"),
+    [
+        (Busy("Cannot update in-progress endpoint", operation="UpdateEndpoint"), True, "Busy", False),
+        (Throttled("Rate exceeded", operation="UpdateEndpoint"), True, "Throttled", False),
+        (
+            NotFound("Could not find endpoint configuration", operation="UpdateEndpoint"),
+            False,
+            "Retrying",
+            False,
+        ),
+        (InvalidRequest("canary too large", operation="UpdateEndpoint"), False, "InvalidRequest", True),
+    ],
+)
+def test_a_failed_issue_leaves_the_intent_unissued_or_drops_it(
+    error: Exception, keeps_intent: bool, reason: str, stalled: bool
+) -> None:
+    recorded = run(IN_SERVICE_OLD, endpoint("InService", OLD), now=0)
+    assert recorded.status.pending is not None and recorded.status.pending.operation == UPDATE
+    failed = run(recorded.status, endpoint("InService", OLD), now=1, error=error)
+    assert (failed.status.pending is not None) is keeps_intent
+    if failed.status.pending is not None:
+        assert failed.status.pending.issued_at is None
+    assert cond(failed, "Stalled")[0] == ("True" if stalled else "False")
+    assert reason in (cond(failed, "Reconciling")[1], cond(failed, "Stalled")[1])
+    assert failed.transitions == ()
+
+
+def test_progress_events_only_when_the_stage_or_step_changes() -> None:
+    issued = run(
+        run(IN_SERVICE_OLD, endpoint("InService", OLD), now=0).status, endpoint("InService", OLD), now=1
+    )
+    assert reasons(issued) == ["DeploymentStarted"]
+    provisioning = run(issued.status, endpoint("Updating", OLD, target=D.config_name), now=15)
+    assert reasons(provisioning) == []
+    bake = variant(current=1, statuses=(("Baking", None, at(20)),))
+    baking = run(provisioning.status, endpoint("Updating", OLD, target=D.config_name, green=bake), now=30)
+    assert reasons(baking) == ["TrafficStep", "Baking"]
+    assert baking.status.deployment is not None
+    assert (baking.status.deployment.step, baking.status.deployment.traffic_percent) == (1, 25)
+    assert baking.status.deployment.bake_ends_at == iso(at(80))
+    assert baking.status.phase == "Baking"
+    again = run(baking.status, endpoint("Updating", OLD, target=D.config_name, green=bake), now=45)
+    assert reasons(again) == []
+    full = variant(current=4, statuses=(("Baking", None, at(90)),))
+    final = run(again.status, endpoint("Updating", OLD, target=D.config_name, green=full), now=95)
+    assert reasons(final) == ["TrafficStep", "Baking"]
+
+
+def test_a_crash_after_the_call_is_resumed_as_a_started_deployment() -> None:
+    recorded = run(IN_SERVICE_OLD, endpoint("InService", OLD), now=0)
+    resumed = run(recorded.status, endpoint("Updating", OLD, target=D.config_name, modified=at(2)), now=30)
+    assert resumed.status.pending is not None and resumed.status.pending.issued_at == iso(at(30))
+    assert reasons(resumed) == ["DeploymentStarted"]
+    assert resumed.transitions == (Transition("DeploymentStarted", "Canary"),)
+
+
+def rolled_back() -> Report:
+    issued = run(
+        run(IN_SERVICE_OLD, endpoint("InService", OLD), now=0, token="1").status,
+        endpoint("InService", OLD),
+        now=1,
+        token="1",
+    )
+    return run(
+        issued.status,
+        endpoint("InService", OLD, failure="alarm fraud-5xx", modified=at(200)),
+        now=201,
+        token="1",
+    )
+
+
+def test_a_rollback_is_recorded_once_with_a_warning_and_a_metric() -> None:
+    report = rolled_back()
+    assert report.status.last_rollback is not None
+    assert (report.status.last_rollback.revision, report.status.last_rollback.retry_token) == (
+        D.revision,
+        "1",
+    )
+    assert report.status.last_rollback.reason == "alarm fraud-5xx"
+    assert [(e.type, e.reason) for e in report.events] == [("Warning", "RolledBack")]
+    assert report.transitions == (Transition("DeploymentFinished", "Canary", "RolledBack", 200.0),)
+    assert report.status.history[0].outcome == "RolledBack"
+    assert report.status.pending is None
+    assert report.status.phase == "RolledBack"
+    assert cond(report, "Stalled") == ("True", "RolledBack")
+    assert cond(report, "Ready") == ("False", "RolledBack")
+    later = run(
+        report.status,
+        endpoint("InService", OLD, failure="alarm fraud-5xx", modified=at(200)),
+        now=500,
+        token="1",
+    )
+    assert (later.events, later.transitions) == ((), ())
+    assert later.status.pending is None
+    assert later.status.history == report.status.history
+
+
+def test_history_is_bounded_and_newest_first() -> None:
+    entries = [
+        {"revision": f"{i:08x}", "configName": f"c{i}", "outcome": "Succeeded", "finishedAt": iso(at(i))}
+        for i in range(10)
+    ]
+    prev = corekit.status(**{**IN_SERVICE_OLD.model_dump(by_alias=True), "history": entries})
+    issued = run(run(prev, endpoint("InService", OLD), now=0).status, endpoint("InService", OLD), now=1)
+    done = run(issued.status, endpoint("InService", D.config_name, modified=at(60)), now=61)
+    assert len(done.status.history) == 10
+    assert done.status.history[0].revision == D.revision
+    assert done.status.history[1].revision == "00000000"
+
+
+def test_stall_events_fire_on_entering_the_stall_only() -> None:
+    other = naming.Owner("test-cluster", "ml", "payments").tags()
+    first = run(GuardedEndpointStatus(), endpoint("InService", "x"), tags=other)
+    assert [(e.type, e.reason) for e in first.events] == [("Warning", "OwnedByOther")]
+    second = run(first.status, endpoint("InService", "x"), tags=other)
+    assert second.events == ()
+
+
+def test_adoption_and_drift_are_announced() -> None:
+    adopt_spec = corekit.desired(corekit.spec(adoptExisting=True))
+    adopted = run(GuardedEndpointStatus(), endpoint("InService", "legacy"), tags={}, desired=adopt_spec)
+    assert reasons(adopted) == ["Adopted"]
+    synced = corekit.status(
+        endpoint={
+            "name": "fraud-detector",
+            "arn": "arn:x",
+            "configName": D.config_name,
+            "lastModified": iso(T0),
+        },
+        history=[
+            {
+                "revision": D.revision,
+                "configName": D.config_name,
+                "outcome": "Succeeded",
+                "finishedAt": iso(T0),
+            }
+        ],
+    )
+    drifted = run(synced, endpoint("InService", "hand-made"))
+    assert [(e.type, e.reason) for e in drifted.events] == [("Warning", "Drift")]
+    assert cond(drifted, "Reconciling") == ("True", "Drift")
+
+
+def test_garbage_collection_trims_owned_configs() -> None:
+    prev = corekit.status(
+        endpoint={
+            "name": "fraud-detector",
+            "arn": "arn:x",
+            "configName": D.config_name,
+            "lastModified": iso(T0),
+        },
+        history=[
+            {
+                "revision": D.revision,
+                "configName": D.config_name,
+                "outcome": "Succeeded",
+                "finishedAt": iso(T0),
+            },
+            {"revision": OLD_D.revision, "configName": OLD, "outcome": "Succeeded", "finishedAt": iso(T0)},
+        ],
+        ownedConfigs=[D.config_name, OLD, "fraud-detector-0000aaaa"],
+    )
+    report = run(prev, endpoint("InService", D.config_name))
+    assert report.status.owned_configs == [D.config_name, OLD]
+    failed = run(prev, endpoint("InService", D.config_name), error=Throttled("slow", operation="ListTags"))
+    assert failed.status.owned_configs == prev.owned_configs
+    assert cond(failed, "Ready") == ("True", "InService")
+
+
+def test_unobserved_pass_keeps_everything_but_the_conditions() -> None:
+    synced = run(IN_SERVICE_OLD, endpoint("InService", OLD)).status
+    synced_ready = corekit.status(
+        **{
+            **synced.model_dump(by_alias=True),
+            "conditions": [{"type": "Ready", "status": "True", "reason": "InService", "message": "ok"}],
+        }
+    )
+    report = unobserved(
+        memory=Memory(synced_ready),
+        desired=D,
+        error=Throttled("Rate exceeded", operation="DescribeEndpoint"),
+        generation=4,
+        now=at(9),
+    )
+    assert cond(report, "Ready") == ("True", "InService")
+    assert cond(report, "Reconciling") == ("True", "Throttled")
+    assert cond(report, "Stalled") == ("False", "")
+    assert report.status.pending == synced.pending
+    assert report.status.endpoint == synced.endpoint
+    assert report.status.observed_generation == 4
+
+
+def test_invalid_spec_is_stalled_with_the_field_named() -> None:
+    error = InvalidSpec("spec.variants[0].instanceType: bad", field="spec.variants[0].instanceType")
+    report = unobserved(
+        memory=Memory(GuardedEndpointStatus()), desired=None, error=error, generation=2, now=at(0)
+    )
+    assert cond(report, "Stalled") == ("True", "InvalidSpec")
+    stalled = next(c for c in report.status.conditions if c.type == "Stalled")
+    assert "instanceType" in stalled.message
+    assert [(e.type, e.reason) for e in report.events] == [("Warning", "InvalidSpec")]
+    assert report.status.phase == "Stalled"
+
+
+def test_status_dumps_to_camel_case_json() -> None:
+    dumped = rolled_back().status.model_dump(by_alias=True, exclude_none=True, mode="json")
+    assert {"observedGeneration", "lastRollback", "conditions", "history", "phase", "revision"} <= set(dumped)
+    assert dumped["lastRollback"]["retryToken"] == "1"
