@@ -202,3 +202,52 @@ def test_desired_instance_count_from_sagemaker_wins_over_the_spec() -> None:
     )
     result = progress(_policy("Linear").deployment, snapshot, creating=False, instances=4)
     assert (result.step, result.steps, result.traffic_percent) == (1, 4, 25)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "snapshot", "expected"),
+    [
+        (
+            "Canary",
+            green(("Deleting", "Terminating 4 instance(s).", at(90)), current=4),
+            Progress("RollingBack", 0, 2, 0, None, "Terminating 4 instance(s)."),
+        ),
+        (
+            "Linear",
+            endpoint("RollingBack", "old", target="new", green=variant(current=2)),
+            Progress("RollingBack", 0, 4, 0, None, None),
+        ),
+        (
+            "Rolling",
+            endpoint(
+                "Updating",
+                "old",
+                target="new",
+                green=variant(current=2),
+                blue=variant(current=3, statuses=(("Creating", "Launching 1 instance(s).", at(5)),)),
+            ),
+            Progress("RollingBack", 0, 4, None, None, "Launching 1 instance(s)."),
+        ),
+        (
+            "Rolling",
+            endpoint(
+                "Updating",
+                "old",
+                target="new",
+                green=variant(current=2),
+                blue=variant(current=2, statuses=(("Deleting", "Terminating 1 instance(s).", at(5)),)),
+            ),
+            Progress("Terminating", 2, 4, 50, None, "Terminating 1 instance(s)."),
+        ),
+    ],
+    ids=[
+        "blue-green-new-fleet-torn-down",
+        "rolling-back-status",
+        "rolling-relaunch-old",
+        "rolling-retire-old-batch",
+    ],
+)
+def test_rollback_and_rolling_termination_stages(
+    strategy: str, snapshot: EndpointSnapshot, expected: Progress
+) -> None:
+    assert progress(_policy(strategy).deployment, snapshot, creating=False, instances=4) == expected

@@ -151,6 +151,17 @@ def test_progress_events_only_when_the_stage_or_step_changes() -> None:
     assert reasons(final) == ["TrafficStep", "Baking"]
 
 
+def test_a_rollback_in_progress_is_announced_before_it_ends() -> None:
+    issued = run(
+        run(IN_SERVICE_OLD, endpoint("InService", OLD), now=0).status, endpoint("InService", OLD), now=1
+    )
+    torn_down = variant(current=4, statuses=(("Deleting", "Terminating 4 instance(s).", at(50)),))
+    report = run(issued.status, endpoint("Updating", OLD, target=D.config_name, green=torn_down), now=55)
+    assert [(e.type, e.reason) for e in report.events] == [("Warning", "RollingBack")]
+    assert cond(report, "Reconciling") == ("True", "RollingBack")
+    assert report.status.deployment is not None and report.status.deployment.traffic_percent == 0
+
+
 def test_a_crash_after_the_call_is_resumed_as_a_started_deployment() -> None:
     recorded = run(IN_SERVICE_OLD, endpoint("InService", OLD), now=0)
     resumed = run(recorded.status, endpoint("Updating", OLD, target=D.config_name, modified=at(2)), now=30)

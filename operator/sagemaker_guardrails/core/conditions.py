@@ -39,6 +39,7 @@ class Reason:
     CREATING = "Creating"
     DEPLOYING = "Deploying"
     BAKING = "Baking"
+    ROLLING_BACK = "RollingBack"
     BUSY = "Busy"
     ADOPTING = "Adopting"
     DRIFT = "Drift"
@@ -57,7 +58,7 @@ class Reason:
 
 
 _FAILED_REASONS = frozenset({Reason.ENDPOINT_FAILED, Reason.UPDATE_ROLLBACK_FAILED})
-_DEPLOYING_REASONS = frozenset({Reason.DEPLOYING, Reason.DRIFT, Reason.ADOPTING})
+_DEPLOYING_REASONS = frozenset({Reason.DEPLOYING, Reason.DRIFT, Reason.ADOPTING, Reason.ROLLING_BACK})
 _WAITING_REASONS = frozenset({Reason.BUSY})
 
 

@@ -197,7 +197,9 @@ def _in_flight(desired: Desired, endpoint: EndpointSnapshot, resolution: Resolut
             f"Creating endpoint {endpoint.name} on config {pending.config_name}.",
         )
     else:
-        reason = Reason.BAKING if prog.stage == Stage.BAKING else Reason.DEPLOYING
+        reason = {Stage.BAKING: Reason.BAKING, Stage.ROLLING_BACK: Reason.ROLLING_BACK}.get(
+            prog.stage, Reason.DEPLOYING
+        )
         message = f"Deploying revision {pending.revision}: {_describe(prog)}."
     if pending.config_name != desired.config_name:
         message += (

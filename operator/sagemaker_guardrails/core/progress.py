@@ -8,7 +8,9 @@ green ``CurrentInstanceCount`` (instances taking traffic during activation and b
 policy's timeline (spec §3) that gives:
 
 - **stage**: ``Creating`` (first create), ``Provisioning``, ``ActivatingTraffic``, ``Baking``,
-  ``Terminating``;
+  ``Terminating``, and ``RollingBack`` as soon as SageMaker tears the new fleet down (``Deleting``
+  on the *pending* variant) or relaunches old instances (``Creating`` on the live variant of a
+  rolling deployment), before the endpoint settles back on the old config;
 - **step / steps**: canary 2 steps, linear ``ceil(N/S)``, all-at-once 1, rolling ``ceil(N/B)``,
   with capacity percentages turned into instances as SageMaker does (``max(1, floor(N·p/100))``);
 - **trafficPercent**, an *estimate*: instances with traffic on the new fleet divided by the
@@ -29,7 +31,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sagemaker_guardrails.api.spec import CapacitySize, CapacitySizeType, DeploymentSpec
-from sagemaker_guardrails.core.observed import EndpointSnapshot, VariantSnapshot, VariantStatusEntry
+from sagemaker_guardrails.core.observed import (
+    EndpointSnapshot,
+    EndpointStatus,
+    VariantSnapshot,
+    VariantStatusEntry,
+)
 
 __all__ = ["Progress", "Stage", "Timeline", "progress", "size_in_instances", "timeline"]
 
@@ -40,6 +47,7 @@ class Stage:
     ACTIVATING = "ActivatingTraffic"
     BAKING = "Baking"
     TERMINATING = "Terminating"
+    ROLLING_BACK = "RollingBack"
 
 
 _STAGE_OF_STATUS = {
@@ -177,6 +185,28 @@ def _instances(endpoint: EndpointSnapshot, fallback: int | None) -> int | None:
     return fallback
 
 
+def _blue_entry(endpoint: EndpointSnapshot) -> VariantStatusEntry | None:
+    entries = tuple(s for v in endpoint.variants for s in v.statuses)
+    return _latest(entries)
+
+
+def _stage(
+    endpoint: EndpointSnapshot, green: VariantStatusEntry | None, blue: VariantStatusEntry | None
+) -> tuple[str, str | None]:
+    """The stage, and the VariantStatus message that says so."""
+    message = green.message if green is not None else None
+    if endpoint.status is EndpointStatus.ROLLING_BACK:
+        return Stage.ROLLING_BACK, message or (blue.message if blue else None)
+    if green is not None and green.status == "Deleting":
+        return Stage.ROLLING_BACK, message
+    if blue is not None and blue.status == "Creating":
+        return Stage.ROLLING_BACK, blue.message
+    stage = _STAGE_OF_STATUS.get(green.status, Stage.PROVISIONING) if green else Stage.PROVISIONING
+    if blue is not None and blue.status == "Deleting" and stage != Stage.BAKING:
+        return Stage.TERMINATING, blue.message
+    return stage, message
+
+
 def progress(
     policy: DeploymentSpec, endpoint: EndpointSnapshot, *, creating: bool, instances: int | None
 ) -> Progress:
@@ -188,14 +218,11 @@ def progress(
     line = timeline(policy, _instances(endpoint, instances))
     green = _green(endpoint)
     entry = _latest(green.statuses) if green is not None else None
-    message = entry.message if entry is not None else None
     if creating:
-        return Progress(Stage.CREATING, 0, 1, 0, None, message)
-    blue_deleting = any(s.status == "Deleting" for v in endpoint.variants for s in v.statuses)
-    stage = _STAGE_OF_STATUS.get(entry.status, Stage.PROVISIONING) if entry else Stage.PROVISIONING
-    if blue_deleting and stage != Stage.BAKING:
-        blue = next(s for v in endpoint.variants for s in v.statuses if s.status == "Deleting")
-        stage, message = Stage.TERMINATING, blue.message
+        return Progress(Stage.CREATING, 0, 1, 0, None, entry.message if entry else None)
+    stage, message = _stage(endpoint, entry, _blue_entry(endpoint))
+    if stage == Stage.ROLLING_BACK:
+        return Progress(stage, 0, line.steps, 0 if line.strategy != "Rolling" else None, None, message)
     if stage == Stage.TERMINATING and line.strategy != "Rolling":
         return Progress(stage, line.steps, line.steps, 100, None, message)
     active = _traffic_instances(entry, green)

@@ -207,13 +207,19 @@ def _progress_events(draft: _Draft, before: DeploymentProgress | None, prog: Pro
     traffic = ""
     if prog.traffic_percent is not None:
         traffic = f" (~{prog.traffic_percent}% of traffic on the new fleet)"
-    if prog.step > step_before and prog.stage != Stage.CREATING:
+    if prog.step > step_before and prog.stage not in (Stage.CREATING, Stage.ROLLING_BACK):
         draft.event("Normal", "TrafficStep", f"Traffic step {prog.step}/{prog.steps}{traffic}.")
     if prog.stage == stage_before and prog.step == step_before:
         return
     if prog.stage == Stage.BAKING:
         until = f" until {iso(prog.bake_ends_at)}" if prog.bake_ends_at else ""
         draft.event("Normal", "Baking", f"Baking step {prog.step}/{prog.steps}{until}{traffic}.")
+    elif prog.stage == Stage.ROLLING_BACK:
+        draft.event(
+            "Warning",
+            "RollingBack",
+            f"SageMaker is rolling the deployment back: {prog.message or 'no detail'}.",
+        )
     elif prog.stage == Stage.TERMINATING:
         draft.event("Normal", "Terminating", "All traffic is on the new fleet; the old fleet is terminated.")
 
