@@ -9,7 +9,6 @@ of the operator is a real crash.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import urllib.error
 import urllib.request
@@ -17,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from sagemaker_guardrails.devenv.processes import Process, free_port
+from sagemaker_guardrails.emulator.client import AdminClient
 
 REGION = "us-east-1"
 
@@ -35,14 +35,6 @@ def _clean_environment() -> dict[str, str]:
     }
 
 
-def _accepts_connections(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 def _http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as response:
@@ -55,13 +47,29 @@ def _http_ok(url: str) -> bool:
 class EmulatorProcess:
     """``sagemaker-guardrails emulator`` on a free port with an accelerated clock."""
 
-    def __init__(self, workdir: Path, speed: float = 60.0, port: int | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        speed: float = 60.0,
+        port: int | None = None,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.speed = speed
         self.url = f"http://127.0.0.1:{self.port}"
+        flags = [f"--{key.replace('_', '-')}={value}" for key, value in (settings or {}).items()]
         self.process = Process(
             "emulator",
-            _cli("emulator", "--port", str(self.port), "--speed", f"{speed:g}"),
+            _cli(
+                "emulator",
+                "--port",
+                str(self.port),
+                "--speed",
+                f"{speed:g}",
+                "--log-level",
+                "warning",
+                *flags,
+            ),
             workdir / "logs" / f"emulator-{self.port}.log",
             env=_clean_environment(),
         )
@@ -79,8 +87,11 @@ class EmulatorProcess:
 
     def start(self, timeout: float = 30.0) -> EmulatorProcess:
         self.process.start()
-        self.process.wait_ready(lambda: _accepts_connections(self.port), timeout)
+        self.process.wait_ready(lambda: _http_ok(f"{self.url}/_emulator/health"), timeout)
         return self
+
+    def admin(self) -> AdminClient:
+        return AdminClient(self.url)
 
     def stop(self) -> None:
         self.process.stop()
