@@ -8,13 +8,15 @@ cannot be reached (errors slow a resource down but never crash the operator).
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from tests.e2e.e2e_support import load_example, wait_for
 from tests.e2e.rbac import operator_kubeconfig
@@ -22,7 +24,7 @@ from tests.e2e.rbac import operator_kubeconfig
 from sagemaker_guardrails.devenv.controlplane import Cluster
 from sagemaker_guardrails.devenv.kube import Kubectl
 from sagemaker_guardrails.devenv.processes import free_port
-from sagemaker_guardrails.devenv.stack import OperatorProcess
+from sagemaker_guardrails.devenv.stack import EmulatorProcess, OperatorProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -40,17 +42,39 @@ def unreachable_aws() -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def operator(cluster: Cluster, kubectl: Kubectl, crd: Path, tmp_path: Path) -> Iterator[OperatorProcess]:
+def start_operator(
+    kubectl: Kubectl, tmp_path: Path, aws_environment: Mapping[str, str], settings: Mapping[str, str]
+) -> OperatorProcess:
     release = f"guardrails-{secrets.token_hex(3)}"
     kubeconfig, _ = operator_kubeconfig(kubectl, f"ns-{release}", release, tmp_path / "operator.kubeconfig")
-    process = OperatorProcess(
-        tmp_path,
-        kubeconfig,
-        unreachable_aws(),
-        settings={"active_poll_seconds": "2", "settled_poll_seconds": "10", "aws_max_attempts": "1"},
-    )
-    process.start(timeout=60)
+    return OperatorProcess(tmp_path, kubeconfig, aws_environment, settings=settings).start(timeout=60)
+
+
+@pytest.fixture
+def operator(cluster: Cluster, kubectl: Kubectl, crd: Path, tmp_path: Path) -> Iterator[OperatorProcess]:
+    settings = {"active_poll_seconds": "2", "settled_poll_seconds": "10", "aws_max_attempts": "1"}
+    process = start_operator(kubectl, tmp_path, unreachable_aws(), settings)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
+    process = EmulatorProcess(tmp_path, speed=300).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def operator_on_emulator(
+    cluster: Cluster, kubectl: Kubectl, crd: Path, tmp_path: Path, emulator: EmulatorProcess
+) -> Iterator[OperatorProcess]:
+    settings = {"active_poll_seconds": "1", "settled_poll_seconds": "5"}
+    process = start_operator(kubectl, tmp_path, emulator.aws_environment(), settings)
     try:
         yield process
     finally:
@@ -109,3 +133,96 @@ def test_operator_takes_a_resource_under_its_finalizer_and_reports_aws_trouble_i
     )
     assert metric(operator.metrics_url, "sagemaker_guardrails_reconciles_total") >= 2
     assert operator.alive()
+
+    # The example says deletionPolicy: Retain, so the finalizer goes without a single AWS call.
+    assert manifest["spec"]["deletionPolicy"] == "Retain"
+    kubectl.run("delete", "guardedendpoint", name, "-n", namespace, "--wait=false")
+    wait_for(lambda: not exists(kubectl, namespace, name), 60, "the finalizer to be released (Retain)")
+
+
+def exists(kubectl: Kubectl, namespace: str, name: str) -> bool:
+    found = kubectl.run("get", "guardedendpoint", name, "-n", namespace, "--ignore-not-found", "-o", "name")
+    return bool(found.stdout.strip())
+
+
+def condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
+    found = [c for c in (obj.get("status") or {}).get("conditions") or [] if c["type"] == kind]
+    return found[0] if found else {}
+
+
+def test_create_update_and_delete_through_the_real_operator(
+    operator_on_emulator: OperatorProcess, emulator: EmulatorProcess, kubectl: Kubectl, namespace: str
+) -> None:
+    manifest = load_example("all-at-once")
+    manifest["metadata"].update(namespace=namespace, name="sentiment")
+    manifest["spec"]["deletionPolicy"] = "Delete"
+    del manifest["spec"]["deployment"]["autoRollback"]
+    kubectl.apply([manifest])
+
+    def ready(generation: int) -> dict[str, Any] | None:
+        obj = get(kubectl, namespace, "sentiment")
+        ok = condition(obj, "Ready").get("status") == "True"
+        return obj if ok and obj["status"].get("observedGeneration") == generation else None
+
+    created = wait_for(lambda: ready(1), 90, "the endpoint to be created and Ready")
+    first_config = created["status"]["endpoint"]["configName"]
+    assert created["status"]["phase"] == "InService"
+
+    env = manifest["spec"]["models"][0]["containers"][0]["environment"]
+    patch = {
+        "spec": {
+            "models": [
+                {
+                    **manifest["spec"]["models"][0],
+                    "containers": [
+                        {
+                            **manifest["spec"]["models"][0]["containers"][0],
+                            "environment": {**env, "HF_TASK": "sentiment-analysis"},
+                        }
+                    ],
+                }
+            ]
+        }
+    }
+    kubectl.run(
+        "patch", "guardedendpoint", "sentiment", "-n", namespace, "--type=merge", "-p", json.dumps(patch)
+    )
+    updated = wait_for(lambda: ready(2), 120, "the update to be deployed and Ready again")
+    assert updated["status"]["endpoint"]["configName"] != first_config
+    wait_for(
+        lambda: (
+            metric(
+                operator_on_emulator.metrics_url,
+                "sagemaker_guardrails_deployments_total",
+                outcome="Succeeded",
+            )
+            >= 1
+        ),
+        30,
+        "a succeeded deployment in the metrics",
+    )
+    events = kubectl.json(
+        "get", "events", "-n", namespace, "--field-selector", "involvedObject.name=sentiment", "-o", "json"
+    )["items"]
+    reasons = {e["reason"] for e in events if e["type"] == "Normal"}
+    assert len(reasons) >= 2, reasons  # the reconciler's transition Events, posted by the handlers
+
+    in_service = metric(operator_on_emulator.metrics_url, "sagemaker_guardrails_resources", phase="InService")
+    assert in_service >= 1
+
+    kubectl.run("delete", "guardedendpoint", "sentiment", "-n", namespace, "--wait=false")
+
+    wait_for(
+        lambda: not exists(kubectl, namespace, "sentiment"), 120, "the finalizer to be released after cleanup"
+    )
+    after = metric(operator_on_emulator.metrics_url, "sagemaker_guardrails_resources", phase="InService")
+    assert after == in_service - 1  # the deleted object no longer counts (others may share the cluster)
+    sagemaker = boto3.client(
+        "sagemaker",
+        region_name="eu-west-1",
+        endpoint_url=emulator.url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    with pytest.raises(sagemaker.exceptions.ClientError, match="Could not find endpoint"):
+        sagemaker.describe_endpoint(EndpointName="sentiment")
