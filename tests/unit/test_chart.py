@@ -16,6 +16,8 @@ import yaml
 from tests import chartkit
 from tests.chartkit import NAMESPACE, RELEASE, VALUE_SETS, WATCHED, one, only, render
 
+from sagemaker_guardrails.__main__ import parse_args, settings_from_args
+from sagemaker_guardrails.cli import SUBCOMMANDS
 from sagemaker_guardrails.settings import ENV_PREFIX, Settings
 
 pytestmark = pytest.mark.unit
@@ -264,6 +266,24 @@ def test_command_line_selects_namespaces_and_peering(
     rendered: dict[str, list[dict[str, Any]]], name: str, expected: list[str]
 ) -> None:
     assert container(rendered[name])["args"] == expected
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_SETS))
+def test_operator_command_line_accepts_the_chart_args(
+    rendered: dict[str, list[dict[str, Any]]], name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real `sagemaker-guardrails run` parser reads what the chart passes."""
+    for key in list(os.environ):
+        if key.startswith(ENV_PREFIX):
+            monkeypatch.delenv(key)
+    args = container(rendered[name])["args"]
+    assert args[0] == "run" and "run" in SUBCOMMANDS
+    settings = settings_from_args(parse_args(args[1:]))
+    values = VALUE_SETS[name]
+    assert settings.watch_namespaces == values.get("operator", {}).get("watchNamespaces", [])
+    expected_peering = FULLNAME if values.get("replicaCount", 1) > 1 else None
+    assert settings.peering_name == expected_peering
+    assert settings.priority == values.get("operator", {}).get("priority")
 
 
 def test_extra_args_come_last() -> None:
