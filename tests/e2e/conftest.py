@@ -14,10 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kubernetes import client as k8s
+from kubernetes import config as kube_config
 from tests.e2e.e2e_support import CRD_FILE
+from tests.e2e.geps import Geps
+from tests.e2e.rbac import operator_kubeconfig
 
 from sagemaker_guardrails.devenv.controlplane import Cluster, ControlPlane
 from sagemaker_guardrails.devenv.kube import Kubectl
+from sagemaker_guardrails.devenv.stack import EmulatorProcess, OperatorProcess
 
 
 def _existing_cluster(workdir: Path) -> Cluster:
@@ -58,3 +63,72 @@ def namespace(kubectl: Kubectl, request: pytest.FixtureRequest) -> str:
     name = f"e2e-{stem}-{secrets.token_hex(3)}"
     kubectl.ensure_namespace(name)
     return name
+
+
+# --- the operator and the emulator, as processes ------------------------------------------------
+
+EMULATOR_SPEED = 60.0
+OPERATOR_SETTINGS = {
+    "active_poll_seconds": "1",
+    "settled_poll_seconds": "3",
+    "poll_jitter": "0.1",
+    "log_format": "text",
+    "cluster_id": "e2e",
+}
+
+
+@pytest.fixture(scope="session")
+def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="session")
+def emulator(stack_dir: Path) -> Iterator[EmulatorProcess]:
+    process = EmulatorProcess(stack_dir, speed=EMULATOR_SPEED).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def operator_identity(kubectl: Kubectl, crd: Path, stack_dir: Path) -> Path:
+    """Kubeconfig of the operator's ServiceAccount, bound by the chart's RBAC."""
+    release = f"sgr-e2e-{secrets.token_hex(3)}"
+    kubeconfig, _ = operator_kubeconfig(
+        kubectl, f"{release}-system", release, stack_dir / "operator.kubeconfig"
+    )
+    return kubeconfig
+
+
+@pytest.fixture(scope="session")
+def operator_process(
+    operator_identity: Path, emulator: EmulatorProcess, stack_dir: Path
+) -> Iterator[OperatorProcess]:
+    process = OperatorProcess(stack_dir, operator_identity, emulator.aws_environment(), OPERATOR_SETTINGS)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def operator(operator_process: OperatorProcess) -> OperatorProcess:
+    """The session's operator, (re)started if a previous test stopped or killed it."""
+    return operator_process.start()
+
+
+@pytest.fixture(scope="session")
+def api_client(cluster: Cluster) -> k8s.ApiClient:
+    return kube_config.new_client_from_config(config_file=str(cluster.kubeconfig))
+
+
+@pytest.fixture
+def geps(
+    kubectl: Kubectl,
+    api_client: k8s.ApiClient,
+    namespace: str,
+    emulator: EmulatorProcess,
+    operator: OperatorProcess,
+) -> Geps:
+    return Geps(kubectl, api_client, namespace, emulator)
