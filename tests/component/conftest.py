@@ -1,0 +1,232 @@
+"""Shared fixtures for component tests: an in-process emulator and boto3 clients pointed at it.
+
+Fixtures (all usable from any module under tests/component):
+
+- ``emulator_session`` (session): one running ``Emulator`` on a free port, ``EMULATOR_SPEED`` x faster.
+- ``emulator`` (function): the same emulator, reset first (no resources, faults, holds, calls, timeline
+  events or alarms; settings back to the session's). Has ``.url``, ``.admin`` (``AdminClient``),
+  ``.settings`` and ``.client(service)``.
+- ``admin``: ``emulator.admin``.
+- ``sagemaker`` / ``cloudwatch``: boto3 clients on the emulator with dummy credentials. Every successful
+  SageMaker response is checked against botocore's output shape (``StrictOutputChecker``), so any test
+  that uses this client also tests the wire format.
+- ``endpoints``: ``EndpointKit`` (``.sagemaker``, ``.cloudwatch``, ``.admin``) to create models, configs and
+  endpoints and to watch a deployment.
+
+The emulator never talks to AWS; the AWS_* variables of the machine are not read.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.model import OperationModel, Shape
+from botocore.validate import ParamValidator
+
+from sagemaker_guardrails.emulator import AdminClient, Emulator, EmulatorSettings
+
+EMULATOR_SPEED = 100.0
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/SageMakerExecution"
+
+
+class StrictOutputChecker:
+    """Validates raw SageMaker JSON responses against botocore's output shapes.
+
+    botocore's parser silently drops members it does not know, so the raw body is checked instead:
+    required members, types, unknown members (ParamValidator), then enums and maximums.
+    """
+
+    def __init__(self) -> None:
+        self.checked: list[str] = []
+
+    def __call__(self, http_response: Any, parsed: Any, model: OperationModel, **_: Any) -> None:
+        if http_response.status_code != 200 or model.output_shape is None:
+            return
+        raw = json.loads(http_response.content or b"{}")
+        value = _timestamps(model.output_shape, raw)
+        report = ParamValidator().validate(value, model.output_shape)
+        assert not report.has_errors(), (
+            f"{model.name} response breaks its output shape:\n{report.generate_report()}"
+        )
+        problems: list[str] = []
+        _constraints(model.output_shape, value, model.name, problems)
+        assert not problems, f"{model.name} response breaks its output shape: {problems}"
+        self.checked.append(model.name)
+
+
+def _timestamps(shape: Shape, value: Any) -> Any:
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        members = shape.members  # type: ignore[attr-defined]
+        return {k: (_timestamps(members[k], v) if k in members else v) for k, v in value.items()}
+    if kind == "list" and isinstance(value, list):
+        return [_timestamps(shape.member, v) for v in value]  # type: ignore[attr-defined]
+    if kind == "map" and isinstance(value, dict):
+        return {k: _timestamps(shape.value, v) for k, v in value.items()}  # type: ignore[attr-defined]
+    if kind == "timestamp" and isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=UTC)
+    return value
+
+
+def _constraints(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
+    meta, kind = shape.metadata, shape.type_name
+    if "enum" in meta and value not in meta["enum"]:
+        problems.append(f"{path}={value!r} not in enum")
+    if "max" in meta and isinstance(value, str | list | dict) and len(value) > meta["max"]:
+        problems.append(f"{path} longer than {meta['max']}")
+    if (
+        "max" in meta
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and value > meta["max"]
+    ):
+        problems.append(f"{path}={value} above {meta['max']}")
+    if kind == "structure" and isinstance(value, dict):
+        for name, member in shape.members.items():  # type: ignore[attr-defined]
+            if name in value:
+                _constraints(member, value[name], f"{path}.{name}", problems)
+    elif kind == "list" and isinstance(value, list):
+        for index, item in enumerate(value):
+            _constraints(shape.member, item, f"{path}[{index}]", problems)  # type: ignore[attr-defined]
+
+
+def make_client(
+    emulator: Emulator, service: str, *, attempts: int = 3, checker: StrictOutputChecker | None = None
+) -> Any:
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+    client = session.client(
+        service,
+        endpoint_url=emulator.url,
+        config=Config(retries={"mode": "standard", "max_attempts": attempts}),
+    )
+    if checker is not None:
+        client.meta.events.register(f"after-call.{service}", checker)
+    return client
+
+
+@pytest.fixture(scope="session")
+def emulator_session() -> Iterator[Emulator]:
+    with Emulator(EmulatorSettings(port=0, speed=EMULATOR_SPEED)) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def emulator(emulator_session: Emulator) -> Emulator:
+    emulator_session.admin.reset()
+    return emulator_session
+
+
+@pytest.fixture
+def admin(emulator: Emulator) -> AdminClient:
+    return emulator.admin
+
+
+@pytest.fixture
+def output_checker() -> StrictOutputChecker:
+    return StrictOutputChecker()
+
+
+@pytest.fixture
+def sagemaker(emulator: Emulator, output_checker: StrictOutputChecker) -> Any:
+    return make_client(emulator, "sagemaker", checker=output_checker)
+
+
+@pytest.fixture
+def cloudwatch(emulator: Emulator) -> Any:
+    return make_client(emulator, "cloudwatch")
+
+
+class EndpointKit:
+    """Small helpers to set up endpoints and observe deployments through boto3 only."""
+
+    def __init__(self, sagemaker: Any, admin: AdminClient, cloudwatch: Any) -> None:
+        self.sagemaker = sagemaker
+        self.admin = admin
+        self.cloudwatch = cloudwatch
+
+    def model(self, name: str, image: str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1") -> str:
+        self.sagemaker.create_model(
+            ModelName=name,
+            PrimaryContainer={"Image": image, "ModelDataUrl": f"s3://models/{name}.tar.gz"},
+            ExecutionRoleArn=ROLE,
+        )
+        return name
+
+    def config(
+        self,
+        name: str,
+        model: str,
+        instances: int = 4,
+        *,
+        variant: str = "AllTraffic",
+        instance_type: str = "ml.m5.xlarge",
+        weight: float = 1.0,
+        **extra: Any,
+    ) -> str:
+        self.sagemaker.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[
+                {
+                    "VariantName": variant,
+                    "ModelName": model,
+                    "InstanceType": instance_type,
+                    "InitialInstanceCount": instances,
+                    "InitialVariantWeight": weight,
+                }
+            ],
+            **extra,
+        )
+        return name
+
+    def endpoint(
+        self, name: str, instances: int = 4, *, skip_creation: bool = True, **config: Any
+    ) -> tuple[str, str]:
+        """Endpoint ``name`` InService on config ``<name>-v1``; returns (endpoint, config). A second config
+        ``<name>-v2`` with a different image is created too, ready for an update."""
+        for version in (1, 2):
+            self.model(f"{name}-m{version}", f"123456789012.dkr.ecr.us-east-1.amazonaws.com/model:{version}")
+            self.config(f"{name}-v{version}", f"{name}-m{version}", instances, **config)
+        self.sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-v1")
+        if skip_creation:
+            self.admin.advance(3600)
+        self.wait(name, lambda d: d["EndpointStatus"] == "InService")
+        return name, f"{name}-v1"
+
+    def wait(
+        self, name: str, done: Callable[[dict[str, Any]], bool], timeout: float = 30.0
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            described = self.sagemaker.describe_endpoint(EndpointName=name)
+            if done(described):
+                return dict(described)
+            assert time.monotonic() < deadline, f"timed out waiting on {name}: {described['EndpointStatus']}"
+            time.sleep(0.02)
+
+    def watch(self, name: str, timeout: float = 30.0, interval: float = 0.01) -> list[dict[str, Any]]:
+        """Poll DescribeEndpoint until the endpoint settles; every response, in order."""
+        seen: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            described = dict(self.sagemaker.describe_endpoint(EndpointName=name))
+            seen.append(described)
+            if described["EndpointStatus"] not in ("Creating", "Updating", "RollingBack", "Deleting"):
+                return seen
+            assert time.monotonic() < deadline, f"{name} did not settle: {described['EndpointStatus']}"
+            time.sleep(interval)
+
+
+@pytest.fixture
+def endpoints(sagemaker: Any, admin: AdminClient, cloudwatch: Any) -> EndpointKit:
+    return EndpointKit(sagemaker, admin, cloudwatch)
