@@ -24,6 +24,7 @@ CHART = REPO / "charts" / "sagemaker-guardrails"
 RELEASE = "guardrails"
 NAMESPACE = "sagemaker-guardrails"
 WATCHED = ["ml-prod", "ml-staging"]
+CRD_NAME = "guardedendpoints.sagemaker-guardrails.dev"
 
 VALUE_SETS: dict[str, dict[str, Any]] = {
     "default": {},

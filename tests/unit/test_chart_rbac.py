@@ -27,7 +27,8 @@ DISCOVERY_VERBS: Grant = {
 }
 CLUSTER_PEERING: Grant = {("kopf.dev", "clusterkopfpeerings"): {"get", "list", "watch", "patch"}}
 NAMESPACED_PEERING: Grant = {("kopf.dev", "kopfpeerings"): {"get", "list", "watch", "patch"}}
-KOPF_API = ("kopf.dev/v1/ClusterKopfPeering", "kopf.dev/v1/KopfPeering")
+# What Helm sees of a cluster that serves kopf's peering CRDs.
+KOPF_API = ("kopf.dev/v1", "kopf.dev/v1/ClusterKopfPeering", "kopf.dev/v1/KopfPeering")
 
 
 def grants(role: dict[str, Any]) -> Grant:
@@ -103,6 +104,7 @@ def test_first_install_creates_the_peering_object_as_a_post_install_hook() -> No
     assert sorted(crds) == ["clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"]
     for crd in crds.values():
         assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+        assert crd["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Prune=false"
     peering = one(objects, "ClusterKopfPeering")
     assert peering["metadata"]["name"] == FULLNAME
     annotations = peering["metadata"]["annotations"]
@@ -114,8 +116,11 @@ def test_first_install_creates_the_peering_object_as_a_post_install_hook() -> No
 
 
 def test_once_kopf_api_is_served_the_peering_object_is_an_ordinary_release_object() -> None:
+    """...and the CRDs are no longer rendered: they are kept (resource policy) and may belong to
+    another release or another kopf operator, which Helm would refuse to import."""
     objects = render(VALUE_SETS["ha"], api_versions=KOPF_API)
     assert not peering_hook(one(objects, "ClusterKopfPeering"))
+    assert not only(objects, "CustomResourceDefinition")
     namespaced = render(VALUE_SETS["namespaced-ha"], api_versions=KOPF_API)
     peerings = only(namespaced, "KopfPeering")
     assert sorted(p["metadata"]["namespace"] for p in peerings) == sorted(WATCHED)
