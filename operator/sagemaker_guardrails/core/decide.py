@@ -36,11 +36,25 @@ Rules that shape it (spec §9):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sagemaker_guardrails.api.status import GuardedEndpointStatus, RollbackRecord
 from sagemaker_guardrails.core import naming
+from sagemaker_guardrails.core.actions import (
+    RETRY_ANNOTATION,
+    RETRYABLE_PREFIX,
+    SUCCEEDED,
+    Action,
+    Adopt,
+    Collect,
+    Decision,
+    Issue,
+    Memory,
+    Nothing,
+    Prepare,
+    Stall,
+    Wait,
+)
 from sagemaker_guardrails.core.conditions import Reason, Verdict
 from sagemaker_guardrails.core.desired import Desired
 from sagemaker_guardrails.core.observed import EndpointSnapshot, EndpointStatus, Observed
@@ -63,67 +77,6 @@ __all__ = [
     "is_blocked",
     "retryable_reason",
 ]
-
-RETRY_ANNOTATION = "sagemaker-guardrails.dev/retry"
-RETRYABLE_PREFIX = "Request to service failed"
-SUCCEEDED = "Succeeded"
-
-
-@dataclass(frozen=True)
-class Prepare:
-    operation: str
-    drift: bool = False
-
-
-@dataclass(frozen=True)
-class Issue:
-    operation: str
-
-
-@dataclass(frozen=True)
-class Adopt:
-    pass
-
-
-@dataclass(frozen=True)
-class Collect:
-    keep_configs: tuple[str, ...]
-    keep_revisions: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Wait:
-    pass
-
-
-@dataclass(frozen=True)
-class Stall:
-    pass
-
-
-@dataclass(frozen=True)
-class Nothing:
-    pass
-
-
-Action = Prepare | Issue | Adopt | Collect | Wait | Stall | Nothing
-
-
-@dataclass(frozen=True)
-class Memory:
-    """What the operator remembers: the previous status and the retry annotation's value now."""
-
-    status: GuardedEndpointStatus
-    retry_token: str | None = None
-
-
-@dataclass(frozen=True)
-class Decision:
-    action: Action
-    verdict: Verdict
-    resolution: Resolution | None = None
-    progress: Progress | None = None
-    rollback: RollbackRecord | None = None  # a rollback (or failed rollback) detected by this pass
 
 
 def retryable_reason(reason: str | None) -> bool:

@@ -1,0 +1,96 @@
+"""The vocabulary of a decision: the closed set of actions, the memory a pass reads, the result.
+
+See :mod:`.decide` for how one is chosen and :mod:`.resolve` for the write-ahead record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sagemaker_guardrails.api.status import GuardedEndpointStatus, RollbackRecord
+from sagemaker_guardrails.core.conditions import Verdict
+from sagemaker_guardrails.core.progress import Progress
+from sagemaker_guardrails.core.resolve import Resolution
+
+__all__ = [
+    "RETRYABLE_PREFIX",
+    "RETRY_ANNOTATION",
+    "SUCCEEDED",
+    "Action",
+    "Adopt",
+    "Collect",
+    "Decision",
+    "Issue",
+    "Memory",
+    "Nothing",
+    "Prepare",
+    "Stall",
+    "Wait",
+]
+
+RETRY_ANNOTATION = "sagemaker-guardrails.dev/retry"
+RETRYABLE_PREFIX = "Request to service failed"
+SUCCEEDED = "Succeeded"
+
+
+@dataclass(frozen=True)
+class Prepare:
+    """Create the models and config of the desired revision, then record the intent to call ``operation``."""
+
+    operation: str
+    drift: bool = False
+
+
+@dataclass(frozen=True)
+class Issue:
+    """Call ``operation`` (CreateEndpoint/UpdateEndpoint) for the recorded intent."""
+
+    operation: str
+
+
+@dataclass(frozen=True)
+class Adopt:
+    pass
+
+
+@dataclass(frozen=True)
+class Collect:
+    """Delete our configs and models outside ``keep_configs`` / ``keep_revisions``."""
+
+    keep_configs: tuple[str, ...]
+    keep_revisions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Wait:
+    pass
+
+
+@dataclass(frozen=True)
+class Stall:
+    pass
+
+
+@dataclass(frozen=True)
+class Nothing:
+    pass
+
+
+Action = Prepare | Issue | Adopt | Collect | Wait | Stall | Nothing
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What the operator remembers: the previous status and the retry annotation's value now."""
+
+    status: GuardedEndpointStatus
+    retry_token: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    verdict: Verdict
+    resolution: Resolution | None = None
+    progress: Progress | None = None
+    rollback: RollbackRecord | None = None  # a rollback (or failed rollback) detected by this pass
