@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from tests import corekit
 from tests.reconcilerkit import ALARM, ENDPOINT, World
 
 from sagemaker_guardrails.core import naming
+from sagemaker_guardrails.reconciler import reconcile
 
 pytestmark = pytest.mark.component
 
@@ -97,3 +99,15 @@ def test_delete_of_an_invalid_resource_still_cleans_up(world: World) -> None:
     gep.until(lambda o: o.finished, deleting=True)
     assert not endpoint_exists(world)
     assert world.config_names() == set()
+
+
+def test_a_reconcile_pass_that_races_the_deletion_creates_nothing(world: World) -> None:
+    gep = world.resource(corekit.spec())
+    gep.settle()
+    gep.until(lambda o: o.finished, deleting=True)
+    assert not endpoint_exists(world)
+    world.admin.clear_calls()
+    outcome = reconcile(gep.resource(deleting=True), world.deps, datetime.now(UTC))
+    assert outcome.finished
+    assert [c for c in world.mutations() if c.startswith("Create")] == []
+    assert not endpoint_exists(world)

@@ -19,7 +19,7 @@ from sagemaker_guardrails.core.conditions import Reason, Verdict, conditions, ph
 from sagemaker_guardrails.core.delete import DeleteEndpoint, DeleteLeftovers, Done, decide_delete
 from sagemaker_guardrails.core.report import EventRecord, verdict_of_error
 from sagemaker_guardrails.errors import Busy, NotFound, Retryable
-from sagemaker_guardrails.reconciler.passes import dump, identity_of, memory_of, observe
+from sagemaker_guardrails.reconciler.common import dump, identity_of, memory_of, observe
 from sagemaker_guardrails.reconciler.steps import delete_leftovers
 from sagemaker_guardrails.reconciler.types import Deps, Outcome, Resource
 

@@ -11,31 +11,25 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
-from pydantic import ValidationError
-
-from sagemaker_guardrails.api.status import GuardedEndpointStatus
-from sagemaker_guardrails.aws.ports import SageMakerPort
 from sagemaker_guardrails.core.conditions import Verdict
 from sagemaker_guardrails.core.decide import (
-    RETRY_ANNOTATION,
     Adopt,
     Collect,
     Decision,
-    Memory,
     Nothing,
     Prepare,
     decide,
 )
-from sagemaker_guardrails.core.desired import Desired, Identity, build_desired, parse_spec
-from sagemaker_guardrails.core.observed import Observed
+from sagemaker_guardrails.core.desired import Desired, build_desired, parse_spec
 from sagemaker_guardrails.core.report import Report, build, unobserved
 from sagemaker_guardrails.errors import Busy, InvalidSpec, OperatorError, Retryable
+from sagemaker_guardrails.reconciler.common import dump, identity_of, memory_of, observe
+from sagemaker_guardrails.reconciler.deletion import finalize
 from sagemaker_guardrails.reconciler.steps import execute
 from sagemaker_guardrails.reconciler.types import Deps, Outcome, Resource
 
-__all__ = ["INTENT_REQUEUE_SECONDS", "memory_of", "observe", "reconcile"]
+__all__ = ["INTENT_REQUEUE_SECONDS", "reconcile"]
 
 log = logging.getLogger(__name__)
 
@@ -43,30 +37,6 @@ log = logging.getLogger(__name__)
 INTENT_REQUEUE_SECONDS = 0.5
 # After adoption the next pass starts deploying the spec.
 ADOPT_REQUEUE_SECONDS = 1.0
-
-
-def memory_of(resource: Resource) -> Memory:
-    """The previous status (an unreadable one counts as empty) and the retry annotation."""
-    try:
-        status = GuardedEndpointStatus.model_validate(dict(resource.status or {}))
-    except ValidationError:
-        log.warning("status of %s/%s is unreadable; starting from empty", resource.namespace, resource.name)
-        status = GuardedEndpointStatus()
-    return Memory(status=status, retry_token=resource.annotations.get(RETRY_ANNOTATION))
-
-
-def identity_of(resource: Resource, deps: Deps) -> Identity:
-    return Identity(cluster_id=deps.settings.cluster_id, namespace=resource.namespace, name=resource.name)
-
-
-def observe(port: SageMakerPort, endpoint_name: str) -> Observed:
-    endpoint = port.describe_endpoint(endpoint_name)
-    tags = port.list_tags(endpoint.arn) if endpoint is not None else {}
-    return Observed(endpoint=endpoint, tags=tags)
-
-
-def dump(status: GuardedEndpointStatus) -> dict[str, Any]:
-    return status.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
 def _requeue(decision: Decision | None, verdict: Verdict, error: Exception | None, deps: Deps) -> float:
@@ -112,7 +82,13 @@ def _desired(resource: Resource, deps: Deps) -> Desired:
 
 
 def reconcile(resource: Resource, deps: Deps, now: datetime) -> Outcome:
-    """One level-triggered pass over ``resource``; see the module docstring."""
+    """One level-triggered pass over ``resource``; see the module docstring.
+
+    A resource being deleted never gets anything created: a timer tick that races the deletion
+    runs the deletion pass instead.
+    """
+    if resource.deleting:
+        return finalize(resource, deps, now)
     memory = memory_of(resource)
     generation = resource.generation
     try:
