@@ -132,3 +132,15 @@ def test_a_lost_response_after_sagemaker_accepted_the_update_does_not_repeat_it(
     assert gep.condition("Ready") == ("True", "InService")
     assert len(world.calls("UpdateEndpoint", ok=False)) == 1
     never_stalled(gep)
+
+
+def test_an_endpoint_config_not_yet_visible_is_retried_until_it_is(world: World) -> None:
+    world.admin.configure(config_read_delay_seconds=60)
+    gep = world.resource()
+    gep.settle()
+    assert gep.condition("Ready") == ("True", "InService")
+    refused = world.calls("CreateEndpoint", ok=False)
+    assert [c["http_status"] for c in refused][-1] == 200
+    assert len([c for c in refused if c["http_status"] == 200]) == 1
+    assert len(refused) > 1, "the emulator's eventual consistency was not exercised"
+    never_stalled(gep)

@@ -322,3 +322,22 @@ def test_status_dumps_to_camel_case_json() -> None:
     dumped = rolled_back().status.model_dump(by_alias=True, exclude_none=True, mode="json")
     assert {"observedGeneration", "lastRollback", "conditions", "history", "phase", "revision"} <= set(dumped)
     assert dumped["lastRollback"]["retryToken"] == "1"
+
+
+def test_a_rejected_request_is_retried_without_flapping_the_stall() -> None:
+    recorded = run(IN_SERVICE_OLD, endpoint("InService", OLD), now=0)
+    rejected = InvalidRequest("ResourceLimitExceeded: instance quota", operation="UpdateEndpoint")
+    first = run(recorded.status, endpoint("InService", OLD), now=1, error=rejected)
+    assert cond(first, "Stalled") == ("True", "InvalidRequest")
+    assert [(e.type, e.reason) for e in first.events] == [("Warning", "InvalidRequest")]
+    assert first.status.pending is None
+    again = run(first.status, endpoint("InService", OLD), now=300)
+    assert again.status.pending is not None, "the retry records its intent"
+    assert cond(again, "Stalled") == ("True", "InvalidRequest")
+    refused = run(again.status, endpoint("InService", OLD), now=301, error=rejected)
+    assert (again.events, refused.events) == ((), ())
+    accepted = run(refused.status, endpoint("InService", OLD), now=600)
+    through = run(accepted.status, endpoint("InService", OLD), now=601)
+    assert cond(through, "Stalled") == ("False", "")
+    assert cond(through, "Reconciling") == ("True", "Deploying")
+    assert reasons(through) == ["DeploymentStarted"]

@@ -79,6 +79,9 @@ __all__ = [
 ]
 
 
+_REJECTED = frozenset({Reason.INVALID_REQUEST, Reason.ACCESS_DENIED})
+
+
 def retryable_reason(reason: str | None) -> bool:
     return bool(reason) and str(reason).startswith(RETRYABLE_PREFIX)
 
@@ -316,6 +319,24 @@ def _settled(
     )
 
 
+def _sticky(decision: Decision, desired: Desired, status: GuardedEndpointStatus) -> Decision:
+    """A retry of a request SageMaker rejected keeps the stall until the retry gets through.
+
+    A rejected request (a quota, a permission, a config SageMaker refuses) is retried every settled
+    poll, because the fix may lie outside the spec. Without this, each retry would flip Stalled to
+    False for one pass and back, with a fresh Warning every time. Only the pass that prepares the
+    retry keeps the stall; the pass that issues it reports what the call did.
+    """
+    if not isinstance(decision.action, Prepare):
+        return decision
+    stalled = next((c for c in status.conditions if c.type == "Stalled" and c.status == "True"), None)
+    same_revision = status.revision is not None and status.revision.desired == desired.revision
+    if stalled is None or stalled.reason not in _REJECTED or not same_revision:
+        return decision
+    verdict = Verdict.stalled(stalled.reason, stalled.message)
+    return Decision(decision.action, verdict, decision.resolution, decision.progress, decision.rollback)
+
+
 def decide(desired: Desired, observed: Observed, memory: Memory, now: datetime) -> Decision:
     """The next step for one GuardedEndpoint; see the module docstring for the rules."""
     status = memory.status
@@ -331,9 +352,9 @@ def decide(desired: Desired, observed: Observed, memory: Memory, now: datetime) 
         return ownership
     resolution = resolve(status.pending, endpoint, before, desired.config_name, desired.revision)
     if endpoint is None:
-        return _absent(desired, resolution)
+        return _sticky(_absent(desired, resolution), desired, status)
     if endpoint.status is EndpointStatus.FAILED:
         return _failed(endpoint, resolution)
     if endpoint.busy:
         return _busy(desired, endpoint, resolution)
-    return _settled(desired, endpoint, memory, resolution, now)
+    return _sticky(_settled(desired, endpoint, memory, resolution, now), desired, status)
