@@ -7,9 +7,10 @@ Fixtures (all usable from any module under tests/component):
   events or alarms; settings back to the session's). Has ``.url``, ``.admin`` (``AdminClient``),
   ``.settings`` and ``.client(service)``.
 - ``admin``: ``emulator.admin``.
-- ``sagemaker`` / ``cloudwatch``: boto3 clients on the emulator with dummy credentials. Every successful
-  SageMaker response is checked against botocore's output shape (``StrictOutputChecker``), so any test
-  that uses this client also tests the wire format.
+- ``sagemaker`` / ``cloudwatch``: boto3 clients on the emulator with dummy credentials (standard retries).
+  Every successful SageMaker response is checked against botocore's output shape
+  (``StrictOutputChecker``), so any test that uses this client also tests the wire format.
+- ``raw_sagemaker``: no client-side validation and no retries, to test what the server itself rejects.
 - ``endpoints``: ``EndpointKit`` (``.sagemaker``, ``.cloudwatch``, ``.admin``) to create models, configs and
   endpoints and to watch a deployment.
 
@@ -18,6 +19,7 @@ The emulator never talks to AWS; the AWS_* variables of the machine are not read
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -49,9 +51,13 @@ class StrictOutputChecker:
         self.checked: list[str] = []
 
     def __call__(self, http_response: Any, parsed: Any, model: OperationModel, **_: Any) -> None:
-        if http_response.status_code != 200 or model.output_shape is None:
+        if http_response.status_code != 200:
             return
         raw = json.loads(http_response.content or b"{}")
+        if model.output_shape is None:
+            assert raw == {}, f"{model.name} has no output shape but returned {raw}"
+            self.checked.append(model.name)
+            return
         value = _timestamps(model.output_shape, raw)
         report = ParamValidator().validate(value, model.output_shape)
         assert not report.has_errors(), (
@@ -99,17 +105,29 @@ def _constraints(shape: Shape, value: Any, path: str, problems: list[str]) -> No
             _constraints(shape.member, item, f"{path}[{index}]", problems)  # type: ignore[attr-defined]
 
 
-def make_client(
-    emulator: Emulator, service: str, *, attempts: int = 3, checker: StrictOutputChecker | None = None
-) -> Any:
-    session = boto3.session.Session(
+@functools.cache
+def _boto_session() -> Any:
+    """One session for every test client: botocore caches the (large) service models per session."""
+    return boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
     )
-    client = session.client(
-        service,
-        endpoint_url=emulator.url,
-        config=Config(retries={"mode": "standard", "max_attempts": attempts}),
+
+
+def make_client(
+    emulator: Emulator,
+    service: str,
+    *,
+    attempts: int = 3,
+    checker: StrictOutputChecker | None = None,
+    validate: bool = True,
+    region: str = REGION,
+) -> Any:
+    """A boto3 client on ``emulator``; ``validate=False`` turns botocore's client-side checks off."""
+    session = _boto_session()
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": attempts}, parameter_validation=validate
     )
+    client = session.client(service, region_name=region, endpoint_url=emulator.url, config=config)
     if checker is not None:
         client.meta.events.register(f"after-call.{service}", checker)
     return client
@@ -140,6 +158,12 @@ def output_checker() -> StrictOutputChecker:
 @pytest.fixture
 def sagemaker(emulator: Emulator, output_checker: StrictOutputChecker) -> Any:
     return make_client(emulator, "sagemaker", checker=output_checker)
+
+
+@pytest.fixture
+def raw_sagemaker(emulator: Emulator, output_checker: StrictOutputChecker) -> Any:
+    """A SageMaker client without client-side validation or retries: what the server says is what you get."""
+    return make_client(emulator, "sagemaker", attempts=1, checker=output_checker, validate=False)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ FAST = {
     "provisioning_seconds_per_instance": 20,
     "activation_seconds": 30,
     "termination_seconds": 30,
-    "rollback_seconds": 30,
+    "rollback_seconds": 80,
     "alarm_poll_seconds": 10,
 }
 ALARM = "endpoint-5xx"
@@ -125,6 +125,13 @@ def test_an_alarm_during_a_bake_rolls_back_to_the_old_config(
     assert [e["name"] for e in events if e["event"] == "outcome"] == ["Created", "RolledBack"]
     bake_started = [e for e in events if e["name"] == "Baking"][bakes_before_trip - 1]["sim_time"]
     assert 0 <= started["sim_time"] - bake_started <= 120
+    if kind != "ROLLING":
+        torn_down = {
+            d["PendingDeploymentSummary"]["ProductionVariants"][0]["VariantStatus"][0]["StatusMessage"]
+            for d in observed
+            if bake_status(d) == "Deleting"
+        }
+        assert torn_down == {"Terminating 4 instance(s)."}, "the whole new fleet is torn down"
     if kind == "ROLLING":
         relaunch = [
             d

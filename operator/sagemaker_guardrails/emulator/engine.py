@@ -20,13 +20,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from sagemaker_guardrails.emulator.faults import PROVISIONING_REASONS, ProvisioningFault
-from sagemaker_guardrails.emulator.plans import (
-    Fleet,
-    Phase,
-    Policy,
-    plan_blue_green_rollback,
-    plan_rolling_rollback,
-)
+from sagemaker_guardrails.emulator.plans import Fleet, Phase, Policy
+from sagemaker_guardrails.emulator.recovery import plan_blue_green_rollback, plan_rolling_rollback
 from sagemaker_guardrails.emulator.store import EndpointRecord, VariantState
 
 if TYPE_CHECKING:
@@ -238,7 +233,10 @@ class Engine:
                 settings=settings,
             )
         else:
-            launched = tuple((v.fleet, v.count_at(fraction)) for v in pending)
+            # Blue/green provisions the whole new fleet up front; only a provisioning phase has part of it.
+            launched = tuple(
+                (v.fleet, v.count_at(fraction) if v.ramp_from is not None else v.fleet.count) for v in pending
+            )
             phases = plan_blue_green_rollback(op.previous_live, launched, settings)
         op.rollback_reason, op.phases, op.index = reason, phases, 0
         op.phase_start, op.next_poll = at, None

@@ -13,14 +13,8 @@ from typing import Any
 from sagemaker_guardrails.emulator.context import EmulatorContext
 from sagemaker_guardrails.emulator.describe import current_status, describe_endpoint, endpoint_summary
 from sagemaker_guardrails.emulator.engine import Operation
-from sagemaker_guardrails.emulator.plans import (
-    Policy,
-    plan_blue_green,
-    plan_create,
-    plan_delete,
-    plan_rolling,
-    plan_scale,
-)
+from sagemaker_guardrails.emulator.plans import Policy, plan_blue_green, plan_create, plan_rolling
+from sagemaker_guardrails.emulator.recovery import plan_delete, plan_scale
 from sagemaker_guardrails.emulator.rules import (
     check_variant_names,
     exclusion,
