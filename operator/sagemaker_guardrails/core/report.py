@@ -36,6 +36,8 @@ __all__ = ["EventRecord", "Report", "Transition", "build", "unobserved", "verdic
 
 @dataclass(frozen=True)
 class Report:
+    """The next status of a pass, the verdict it shows, and what to announce."""
+
     status: GuardedEndpointStatus
     verdict: Verdict
     events: tuple[EventRecord, ...] = ()
