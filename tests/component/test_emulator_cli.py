@@ -147,3 +147,16 @@ def test_bad_settings_are_refused() -> None:
         [str(COMMAND), "emulator", "--speed", "-1"], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 2 and "speed" in result.stderr
+
+
+def test_the_docs_list_every_setting_admin_route_and_client_method() -> None:
+    from sagemaker_guardrails.emulator.admin import ROUTES
+
+    text = (ROOT / "docs" / "emulator.md").read_text()
+    for name in EmulatorSettings.model_fields:
+        assert f"| `{name}` |" in text, name
+    for rule in ROUTES.iter_rules():
+        assert rule.rule.replace("<path:name>", "<name>") in text, rule.rule
+    for method in dir(AdminClient):
+        if not method.startswith("_") and callable(getattr(AdminClient, method)) and method != "from_url":
+            assert f"{method}(" in text, method

@@ -128,10 +128,15 @@ class Engine:
         return op.phase.bake or self._ctx.settings.alarm_monitoring == "deployment"
 
     def _poll(self, endpoint: EndpointRecord, op: Operation, horizon: float, end: float) -> bool:
-        """Read the alarms if a poll is due by ``horizon``; True if that started a rollback."""
+        """Read the alarms if a poll is due by ``horizon``; True if that started a rollback.
+
+        A rollback starts at the poll's scheduled time, not when a late thread got to it, so timelines do
+        not depend on thread scheduling. Several overdue polls (after ``advance``) share one read.
+        """
         if op.next_poll is None:
             op.next_poll = op.phase_start
-        if op.next_poll > horizon:
+        due = op.next_poll
+        if due > horizon:
             return False
         settings = self._ctx.settings
         assert op.policy is not None
@@ -141,14 +146,14 @@ class Engine:
             if tripped:
                 self._rollback(
                     endpoint,
-                    horizon,
+                    due,
                     settings.alarm_failure_reason.format(alarms=", ".join(tripped)),
                     alarms=tripped,
                 )
                 return True
             if check.missing and settings.missing_alarm == "rollback":
                 reason = settings.missing_alarm_failure_reason.format(alarms=", ".join(check.missing))
-                self._rollback(endpoint, horizon, reason, alarms=check.missing)
+                self._rollback(endpoint, due, reason, alarms=check.missing)
                 return True
         if horizon >= end:
             op.next_poll = math.inf
@@ -203,7 +208,8 @@ class Engine:
         op = endpoint.operation
         assert op is not None and op.policy is not None
         settings = self._ctx.settings
-        reason = settings.timeout_failure_reason.format(timeout=f"{op.policy.timeout:g}")
+        outcome = "rolled back" if settings.timeout_action == "rollback" else "failed"
+        reason = settings.timeout_failure_reason.format(timeout=f"{op.policy.timeout:g}", outcome=outcome)
         if settings.timeout_action == "rollback":
             self._rollback(endpoint, at, reason)
         else:

@@ -173,7 +173,10 @@ def resolve_policy(
     elif blue_green:
         policy = _blue_green(blue_green, green, alarms, settings)
     else:
-        return Policy("DEFAULT", alarms=alarms, note="no update policy: blue/green all-at-once")
+        # No update policy: blue/green all-at-once; alarms, if any, are checked in a zero-length bake.
+        if not alarms:
+            return Policy("DEFAULT", note="no update policy: blue/green all-at-once")
+        policy = Policy("ALL_AT_ONCE", alarms=alarms, note="no update policy: blue/green all-at-once")
     if policy.timeout is not None:
         plan = (plan_rolling if policy.mode == "ROLLING" else plan_blue_green)(
             tuple(_stand_in(f) for f in green), green, policy, settings

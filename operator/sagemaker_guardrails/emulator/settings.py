@@ -157,9 +157,10 @@ class EmulatorSettings(BaseModel):
         description="FailureReason when a rollback alarm does not exist (missing_alarm=rollback).",
     )
     timeout_failure_reason: str = Field(
-        "Deployment rolled back: the deployment did not finish within MaximumExecutionTimeoutInSeconds "
+        "Deployment {outcome}: the deployment did not finish within MaximumExecutionTimeoutInSeconds "
         "({timeout} seconds)",
-        description="FailureReason after an execution timeout; {timeout} = seconds.",
+        description="FailureReason after an execution timeout; {timeout} = seconds, {outcome} = rolled back "
+        "or failed.",
     )
 
     # --- bookkeeping ----------------------------------------------------------------------------------
