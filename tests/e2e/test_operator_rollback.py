@@ -1,0 +1,95 @@
+"""Guardrails at work: an alarm during a bake rolls the deployment back, the operator reports it and
+does not redeploy that revision until the retry annotation changes; a spec change made while
+SageMaker is busy is deployed once the running deployment has finished."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from tests.e2e.geps import RETRY_ANNOTATION, Geps, condition
+
+pytestmark = pytest.mark.e2e
+
+
+def test_alarm_during_bake_rolls_back_and_the_revision_waits_for_the_retry_annotation(geps: Geps) -> None:
+    manifest = geps.manifest("canary")
+    name, endpoint = manifest["metadata"]["name"], manifest["spec"]["endpointName"]
+    alarm = manifest["spec"]["deployment"]["autoRollback"]["alarms"][0]
+    geps.create(manifest)
+    good = geps.wait_ready(name, 1)["status"]
+
+    geps.patch(name, geps.new_model_version(manifest, "bad"))
+    baking = geps.wait(
+        name, lambda o: (o["status"].get("deployment") or {}).get("stage") == "Baking", "a bake"
+    )
+    bad_revision = baking["status"]["deployment"]["revision"]
+    geps.admin.hold_alarm(alarm, "ALARM", reason="e2e: 5xx during the canary bake")
+    try:
+        rolled_back = geps.wait(name, lambda o: o["status"].get("phase") == "RolledBack", "the rollback")
+    finally:
+        geps.admin.hold_alarm(alarm, "OK", reason="e2e: the 5xx are gone")
+    status = rolled_back["status"]
+    assert status["lastRollback"]["revision"] == bad_revision
+    assert alarm in status["lastRollback"]["reason"]
+    assert status["revision"]["current"] == good["revision"]["current"]
+    assert status["revision"]["desired"] == bad_revision
+    assert status["endpoint"]["configName"] == good["endpoint"]["configName"]
+    assert status["observedGeneration"] == 2
+    stalled = condition(rolled_back, "Stalled")
+    assert stalled is not None and stalled["status"] == "True" and stalled["reason"] == "RolledBack"
+    assert ("Warning", "RolledBack") in geps.reasons(name)
+    described = geps.sagemaker().describe_endpoint(EndpointName=endpoint)
+    assert described["EndpointStatus"] == "InService"
+    assert described["EndpointConfigName"] == good["endpoint"]["configName"]
+
+    # The alarm is quiet again, but the same revision is not retried on its own: several settled
+    # polls (3 s each) pass without another UpdateEndpoint.
+    describes_before = len(geps.calls(endpoint, "DescribeEndpoint"))
+    time.sleep(10)
+    assert geps.mutations(endpoint) == ["CreateEndpoint", "UpdateEndpoint"]
+    assert len(geps.calls(endpoint, "DescribeEndpoint")) > describes_before + 1, (
+        "the operator stopped polling"
+    )
+    assert geps.get(name)["status"]["phase"] == "RolledBack"  # type: ignore[index]
+
+    geps.annotate(name, RETRY_ANNOTATION, "1")
+    retried = geps.wait(
+        name,
+        lambda o: o["status"]["revision"].get("current") == bad_revision,
+        "the retried revision",
+        timeout=90,
+    )
+    assert geps.mutations(endpoint) == ["CreateEndpoint", "UpdateEndpoint", "UpdateEndpoint"]
+    assert geps.wait_ready(name, 2)["status"]["endpoint"]["configName"] != good["endpoint"]["configName"]
+    assert retried["metadata"]["annotations"][RETRY_ANNOTATION] == "1"
+    geps.admin.release_alarm(alarm)
+
+
+def test_spec_change_during_a_deployment_is_deployed_after_it(geps: Geps) -> None:
+    manifest = geps.manifest("canary")
+    name, endpoint = manifest["metadata"]["name"], manifest["spec"]["endpointName"]
+    geps.create(manifest)
+    geps.wait_ready(name, 1)
+
+    geps.patch(name, geps.new_model_version(manifest, "v2"))
+    second = geps.wait(
+        name, lambda o: (o["status"].get("deployment") or {}).get("stage") == "Baking", "v2's bake"
+    )
+    v2 = second["status"]["deployment"]["revision"]
+    with geps.recording(name) as recorder:
+        geps.patch(name, geps.new_model_version(manifest, "v3"))
+        final = geps.wait_ready(name, 3, timeout=120)
+    status = final["status"]
+    v3 = status["revision"]["current"]
+    assert v3 not in (v2, None)
+    assert status["revision"]["desired"] == v3
+
+    outcomes = [(h["revision"], h["outcome"]) for h in status["history"][:2]]
+    assert outcomes == [(v3, "Succeeded"), (v2, "Succeeded")]
+    # While v2 was still running, the status said v3 was waiting rather than starting it.
+    revisions = [d["revision"] for d in recorder.deployments()]
+    assert revisions.index(v3) > max(i for i, r in enumerate(revisions) if r == v2)
+    # One UpdateEndpoint per revision, and none refused as "Cannot update in-progress endpoint".
+    assert geps.mutations(endpoint) == ["CreateEndpoint", "UpdateEndpoint", "UpdateEndpoint"]
+    assert not [c for c in geps.calls(endpoint, "UpdateEndpoint") if c["error_code"]]
