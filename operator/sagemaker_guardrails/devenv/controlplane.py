@@ -22,13 +22,10 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
-import functools
 import json
 import os
 import secrets
 import shutil
-import signal
 import ssl
 import subprocess
 import tempfile
@@ -40,9 +37,10 @@ from pathlib import Path
 from types import TracebackType
 
 from sagemaker_guardrails.devenv.kube import Kubectl, write_kubeconfig
-from sagemaker_guardrails.devenv.processes import Process, free_port, wait_until
+from sagemaker_guardrails.devenv.processes import Process, free_port, stop_recorded
 
 ADMIN_USER = "sagemaker-guardrails-admin"
+STATE_FILE = "state.json"
 _BINARIES = ("kube-apiserver", "etcd")
 
 
@@ -207,11 +205,12 @@ class ControlPlane:
     def _write_state(self) -> None:
         assert self.etcd is not None and self.apiserver is not None and self.cluster is not None
         state = {
-            "pids": {"kube-apiserver": self.apiserver.pid, "etcd": self.etcd.pid},
             "kubeconfig": str(self.cluster.kubeconfig),
             "server": self.cluster.server,
+            "processes": [self.apiserver.record(), self.etcd.record()],
+            "temporary": self._own_workdir,
         }
-        (self.workdir / "state.json").write_text(json.dumps(state, indent=2))
+        (self.workdir / STATE_FILE).write_text(json.dumps(state, indent=2))
 
     def stop(self) -> None:
         """Stops the API server first (it holds etcd connections), then etcd, then removes the
@@ -240,26 +239,21 @@ def _get(url: str, token: str | None = None) -> str | None:
         return None
 
 
-def _gone(pid: int) -> bool:
-    return not Path(f"/proc/{pid}").exists()
+def add_kept_processes(workdir: Path, processes: list[Process]) -> None:
+    """Records more processes (the demo's operator and emulator) to be stopped by ``down``, before
+    the control plane's own."""
+    path = workdir / STATE_FILE
+    state = json.loads(path.read_text())
+    state["processes"] = [p.record() for p in processes] + state["processes"]
+    path.write_text(json.dumps(state, indent=2))
 
 
 def stop_kept(workdir: Path) -> list[str]:
-    """Stops a control plane left running by ``up --keep``, by the PIDs it recorded (API server
-    first), only if each PID still runs a command that mentions that folder."""
-    state = json.loads((workdir / "state.json").read_text())
-    stopped = []
-    for name, pid in state["pids"].items():
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if str(workdir).encode() not in cmdline:
-            continue
-        os.kill(pid, signal.SIGTERM)
-        with contextlib.suppress(TimeoutError):
-            wait_until(functools.partial(_gone, pid), 15, f"{name} to exit")
-        stopped.append(f"{name} ({pid})")
+    """Stops what ``up --keep`` (or ``demo --keep``) left running, by the PIDs it recorded."""
+    state = json.loads((workdir / STATE_FILE).read_text())
+    stopped = stop_recorded(state["processes"])
+    if state.get("temporary"):
+        shutil.rmtree(workdir, ignore_errors=True)
     return stopped
 
 

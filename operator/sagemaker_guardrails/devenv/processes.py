@@ -9,6 +9,7 @@ a SIGKILL of the operator in the restart test behaves like a node losing the pod
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -16,7 +17,7 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 class ProcessError(RuntimeError):
@@ -46,6 +47,43 @@ def log_tail(path: Path, lines: int = 30) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+def start_ticks(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot, from /proc): with the PID, it names one process
+    for good, so a recorded PID that the system has since reused is never signalled."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def _exited(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
+
+
+def stop_recorded(records: Sequence[Mapping[str, Any]], timeout: float = 15.0) -> list[str]:
+    """Stops processes recorded by :meth:`Process.record` in another run (``--keep``), in the order
+    given, each only if its PID still belongs to the same process."""
+    stopped = []
+    for record in records:
+        pid = int(record["pid"])
+        if start_ticks(pid) != record["start_ticks"]:
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+        try:
+            wait_until(functools.partial(_exited, pid), timeout, f"{record['name']} to exit")
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        stopped.append(f"{record['name']} ({pid})")
+    return stopped
 
 
 class Process:
@@ -90,6 +128,15 @@ class Process:
         if self._popen is None:
             raise ProcessError(f"{self.name} was not started")
         return self._popen.pid
+
+    def record(self) -> dict[str, Any]:
+        """What :func:`stop_recorded` needs to stop this process from another run."""
+        return {
+            "name": self.name,
+            "pid": self.pid,
+            "start_ticks": start_ticks(self.pid),
+            "log": str(self.log_path),
+        }
 
     def alive(self) -> bool:
         return self._popen is not None and self._popen.poll() is None
