@@ -31,7 +31,7 @@ def endpoint_exists(world: World) -> bool:
 def test_delete_waits_for_a_busy_endpoint_then_removes_everything_it_owns(world: World) -> None:
     gep = world.resource(corekit.spec(strategy="Canary"))
     gep.settle()
-    gep.apply(corekit.spec(strategy="Canary", image=IMAGE.format(2)))
+    gep.apply(corekit.spec(image=IMAGE.format(2), deployment=corekit.policy("Canary", wait=3600)))
     gep.until(lambda o: world.deploying())
     world.sagemaker.create_endpoint_config(
         EndpointConfigName="fraud-detector-keep-me",
@@ -49,7 +49,10 @@ def test_delete_waits_for_a_busy_endpoint_then_removes_everything_it_owns(world:
     assert gep.condition("Reconciling") == ("True", "Deleting")
     assert "cannot cancel" in gep.message("Reconciling")
     assert gep.status["phase"] == "Deleting"
+    for _ in range(3):
+        assert not gep.finalize().finished
     assert world.calls("DeleteEndpoint", ok=False) == []
+    world.admin.advance(3600)
     done = gep.until(lambda o: o.finished, deleting=True)
     assert not endpoint_exists(world)
     assert world.config_names() == {"fraud-detector-keep-me"}

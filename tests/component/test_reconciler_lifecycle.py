@@ -76,10 +76,10 @@ def _deployments(gep: Any) -> list[dict[str, Any]]:
 def test_update_deploys_under_the_resources_policy(
     world: World, strategy: str, steps: int, partial_traffic: int | None
 ) -> None:
-    raw = corekit.spec(deployment=corekit.policy(strategy, wait=60, termination=40))
+    raw = corekit.spec(deployment=corekit.policy(strategy, wait=120, termination=80))
     gep = world.resource(raw)
     gep.settle()
-    new = corekit.spec(image=IMAGE.format(2), deployment=corekit.policy(strategy, wait=60, termination=40))
+    new = corekit.spec(image=IMAGE.format(2), deployment=corekit.policy(strategy, wait=120, termination=80))
     gep.apply(new)
     gep.until(lambda o: world.deploying())
     assert world.describe()["LastDeploymentConfig"] == corekit.desired(new).deployment_config
@@ -147,17 +147,21 @@ def test_a_policy_only_change_does_not_redeploy(world: World) -> None:
 
 
 def test_a_spec_change_while_sagemaker_is_busy_waits_and_is_deployed_afterwards(world: World) -> None:
+    slow = corekit.policy("Canary", wait=3600)  # a canary bake that outlasts any machine's slowness
     gep = world.resource(corekit.spec(strategy="Canary"))
     gep.settle()
-    second = corekit.spec(image=IMAGE.format(2))
-    third = corekit.spec(image=IMAGE.format(3))
+    second = corekit.spec(image=IMAGE.format(2), deployment=slow)
+    third = corekit.spec(image=IMAGE.format(3), deployment=slow)
     gep.apply(second)
     gep.until(lambda o: world.deploying())
     gep.apply(third)
-    waiting = gep.step()
-    assert gep.condition("Reconciling")[0] == "True"
-    assert "waits until this deployment ends" in gep.message("Reconciling")
-    assert waiting.result == "requeued"
+    for _ in range(3):
+        waiting = gep.step()
+        assert gep.condition("Reconciling")[0] == "True"
+        assert "waits until this deployment ends" in gep.message("Reconciling")
+        assert waiting.result == "requeued"
+    gep.apply(corekit.spec(image=IMAGE.format(3), strategy="Canary"))  # same revision, quicker policy
+    world.admin.advance(3600)
     gep.until(lambda o: world.describe()["EndpointConfigName"] == desired_config(second))
     gep.settle()
     assert world.describe()["EndpointConfigName"] == desired_config(third)

@@ -103,11 +103,20 @@ def test_drift_is_reported_and_brought_back(world: World) -> None:
     gep.settle()
     desired = corekit.desired(gep.spec).config_name
     hand_made_config(world)
-    world.sagemaker.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName=HAND_MADE)
+    slow_bake = {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
+            "TerminationWaitInSeconds": 3600,
+        }
+    }
+    world.sagemaker.update_endpoint(
+        EndpointName=ENDPOINT, EndpointConfigName=HAND_MADE, DeploymentConfig=slow_bake
+    )
     waiting = gep.step()
     assert gep.condition("Reconciling") == ("True", "Busy")
     assert HAND_MADE in gep.message("Reconciling")
     assert waiting.result == "requeued"
+    world.admin.advance(3600)
     world.wait_settled()
     assert world.describe()["EndpointConfigName"] == HAND_MADE
     drifted = gep.step()
