@@ -429,3 +429,40 @@ def test_a_config_is_invisible_to_create_endpoint_for_the_read_delay(endpoints: 
         endpoints.sagemaker.create_endpoint(EndpointName="fresh", EndpointConfigName="fresh-c")
     endpoints.admin.advance(3601)
     endpoints.sagemaker.create_endpoint(EndpointName="fresh", EndpointConfigName="fresh-c")
+
+
+def test_the_timeline_lets_an_observer_measure_its_lag(endpoints: Any) -> None:
+    import time
+
+    sagemaker, admin = endpoints.sagemaker, endpoints.admin
+    admin.configure(
+        speed=200,
+        provisioning_base_seconds=40,
+        provisioning_seconds_per_instance=10,
+        activation_seconds=40,
+        termination_seconds=40,
+    )
+    endpoint, _ = endpoints.endpoint("lag")
+    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName="lag-v2")
+    first_seen: dict[str, float] = {}
+    while True:
+        status = sagemaker.describe_endpoint(EndpointName=endpoint)
+        seen_at = time.time()
+        pending = status.get("PendingDeploymentSummary") or {"ProductionVariants": [{}]}
+        phase = (
+            pending["ProductionVariants"][0].get("VariantStatus") or [{"Status": status["EndpointStatus"]}]
+        )[0]["Status"]
+        first_seen.setdefault(phase, seen_at)
+        if status["EndpointStatus"] == "InService":
+            break
+        time.sleep(0.01)
+    events = [e for e in admin.timeline(endpoint) if e["target_config"] == "lag-v2"]
+    changes = {"Provisioning": "Creating", "ActivatingTraffic": "ActivatingTraffic", "Succeeded": "InService"}
+    for event in events:
+        if event["name"] in changes:
+            lag = first_seen[changes[event["name"]]] - event["wall_time"]
+            assert -0.005 <= lag < 0.5, f"{event['name']}: observer lag {lag:.3f}s"
+    by_name = {e["name"]: e for e in events}
+    simulated = by_name["ActivatingTraffic"]["sim_time"] - by_name["Provisioning"]["sim_time"]
+    real = by_name["ActivatingTraffic"]["wall_time"] - by_name["Provisioning"]["wall_time"]
+    assert simulated == pytest.approx(80, abs=0.01) and real == pytest.approx(80 / 200, abs=0.05)
