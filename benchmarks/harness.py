@@ -72,7 +72,9 @@ class Stack:
     emulator_speed: float = 1.0
     alarms: Sequence[str] = ()
     keep: bool = False
-    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="sagemaker-guardrails-bench-")))
+    workdir: Path = field(
+        default_factory=lambda: Path(tempfile.mkdtemp(prefix="sagemaker-guardrails-bench-"))
+    )
 
     def __post_init__(self) -> None:
         self._exit = contextlib.ExitStack()
@@ -110,7 +112,9 @@ class Stack:
         self.kubectl = Kubectl(self.cluster.kubeconfig)
         self.kubectl.install_crd(CRD_FILE)
         self.kubectl.ensure_namespace(NAMESPACE)
-        self.emulator = EmulatorProcess(self.workdir, speed=self.emulator_speed, settings=self.emulator_settings)
+        self.emulator = EmulatorProcess(
+            self.workdir, speed=self.emulator_speed, settings=self.emulator_settings
+        )
         self.emulator.start()
         self._exit.callback(self.emulator.stop)
         if self.alarms:
@@ -144,9 +148,10 @@ class Stack:
     def custom_objects(self) -> Any:
         if self._api is None:
             from kubernetes import client as k8s
-            from kubernetes import config as kube_config
+            from kubernetes import config
 
             assert self.cluster is not None
+            kube_config: Any = config
             api_client = kube_config.new_client_from_config(config_file=str(self.cluster.kubeconfig))
             self._api = k8s.CustomObjectsApi(api_client)
         return self._api
@@ -155,7 +160,8 @@ class Stack:
         import boto3
 
         assert self.emulator is not None
-        return boto3.client(
+        session: Any = boto3.session.Session()
+        return session.client(
             service,
             region_name=REGION,
             endpoint_url=self.emulator.url,
@@ -212,7 +218,9 @@ class Stack:
                 break
             if time.monotonic() > deadline:
                 sample = ", ".join(sorted(waiting)[:5])
-                raise MeasurementError(f"{len(waiting)} resource(s) not Ready after {timeout:g}s: {sample} ...")
+                raise MeasurementError(
+                    f"{len(waiting)} resource(s) not Ready after {timeout:g}s: {sample} ..."
+                )
             time.sleep(interval)
         return time.time()
 
@@ -313,8 +321,9 @@ class StatusWatch:
 
     def _run(self) -> None:
         from kubernetes import client as k8s
-        from kubernetes import watch
+        from kubernetes import watch as watch_module
 
+        watch: Any = watch_module
         api = self._stack.custom_objects
         version: str | None = None
         while not self._stop.is_set():

@@ -124,11 +124,18 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.status_lag", description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--active-poll", type=float, default=15.0, help="operator active_poll_seconds (default 15, the default)"
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.status_lag", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--jitter", type=float, default=0.2, help="operator poll_jitter (default 0.2, the default)")
+    parser.add_argument(
+        "--active-poll",
+        type=float,
+        default=15.0,
+        help="operator active_poll_seconds (default 15, the default)",
+    )
+    parser.add_argument(
+        "--jitter", type=float, default=0.2, help="operator poll_jitter (default 0.2, the default)"
+    )
     parser.add_argument("--endpoints", type=int, default=3, help="GuardedEndpoints deployed side by side")
     parser.add_argument(
         "--phase-seconds",
@@ -182,13 +189,23 @@ def measure(args: argparse.Namespace) -> int:
         for name in names:
             results += lags(name, admin.timeline(name), watch.seen(name))
             describes[name] = sum(
-                1 for c in admin.calls(operation="DescribeEndpoint", endpoint=name) if c["wall_time"] >= updated
+                1
+                for c in admin.calls(operation="DescribeEndpoint", endpoint=name)
+                if c["wall_time"] >= updated
             )
-    return report(args, poll, phase, results, describes, time.time() - updated)
+    return report(
+        args,
+        poll=poll,
+        phase=phase,
+        results=results,
+        describes=describes,
+        update_seconds=time.time() - updated,
+    )
 
 
 def report(
     args: argparse.Namespace,
+    *,
     poll: float,
     phase: int,
     results: list[Lag],
@@ -220,7 +237,9 @@ def report(
     if own:
         print(f"own-call transitions: n={len(own)} p50={own_stats['p50']:.2f}s max={own_stats['max']:.2f}s")
     if missed:
-        print(f"missed (phase never shown in status): {', '.join(f'{m.endpoint}:{m.transition}' for m in missed)}")
+        print(
+            f"missed (phase never shown in status): {', '.join(f'{m.endpoint}:{m.transition}' for m in missed)}"
+        )
     rate = sum(describes.values()) / max(len(describes), 1)
     print(
         f"DescribeEndpoint during the update: {rate:.1f} per endpoint in {update_seconds:.0f}s "
