@@ -304,7 +304,7 @@ def test_a_failed_create_ends_failed_and_only_delete_is_left(endpoints: Any) -> 
 def test_the_execution_timeout(action: str, status: str, endpoints: Any) -> None:
     admin = endpoints.admin
     sagemaker = endpoints.sagemaker
-    admin.configure(**FAST, timeout_action=action)
+    admin.configure(**{**FAST, "speed": 1000, "timeout_action": action})
     endpoint, old = endpoints.endpoint(f"slow-{action}")
     admin.configure(provisioning_base_seconds=900)
     deployment = policy("CANARY", wait=60, termination=60, timeout=600, alarms=())

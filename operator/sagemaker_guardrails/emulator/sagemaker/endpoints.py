@@ -13,7 +13,7 @@ from typing import Any
 from sagemaker_guardrails.emulator.context import EmulatorContext
 from sagemaker_guardrails.emulator.describe import current_status, describe_endpoint, endpoint_summary
 from sagemaker_guardrails.emulator.engine import Operation
-from sagemaker_guardrails.emulator.plans import Policy, plan_blue_green, plan_create, plan_rolling
+from sagemaker_guardrails.emulator.plans import Fleet, Policy, plan_blue_green, plan_create, plan_rolling
 from sagemaker_guardrails.emulator.recovery import plan_delete, plan_scale
 from sagemaker_guardrails.emulator.rules import (
     check_variant_names,
@@ -105,7 +105,8 @@ def create_endpoint(ctx: EmulatorContext, region: str, params: dict[str, Any]) -
 
 def _policy_for_update(
     ctx: EmulatorContext, region: str, endpoint: EndpointRecord, config: ConfigRecord, params: dict[str, Any]
-) -> tuple[Policy, Any, Any]:
+) -> tuple[Policy, dict[str, Any] | None, tuple[Fleet, ...]]:
+    """The policy the update will follow, the DeploymentConfig to store, and the new fleets."""
     settings, store = ctx.settings, ctx.store.region(region)
     deployment = plain(params.get("DeploymentConfig"))
     retain = bool(params.get("RetainDeploymentConfig"))
