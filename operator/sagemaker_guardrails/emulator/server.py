@@ -152,9 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
         default = field.get_default(call_default_factory=True)
         shown = ",".join(default) if isinstance(default, list) else default
         help_text = f"{field.description} (default: {shown})".replace("%", "%%")
-        parser.add_argument(
-            f"--{name.replace('_', '-')}", dest=name, metavar=setting_type_name(name).upper(), help=help_text
-        )
+        kind = setting_type_name(name)
+        metavar = kind if "|" in kind else kind.upper()  # choices are case-sensitive: show them as they are
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar=metavar, help=help_text)
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
 
