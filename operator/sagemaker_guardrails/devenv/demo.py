@@ -12,8 +12,11 @@ end, or stays up with ``--keep`` for kubectl and boto3 to poke at.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import shlex
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -66,7 +69,7 @@ class Demo:
         )
 
     def shell(self, kubectl: Kubectl, *args: str) -> str:
-        self.screen.say(self.screen.color(f"$ kubectl {' '.join(args)}", "32"))
+        self.screen.say(self.screen.color(f"$ kubectl {shlex.join(args)}", "32"))
         out = kubectl.run(*args).stdout.rstrip()
         if out:
             self.screen.say(out)
@@ -75,50 +78,62 @@ class Demo:
     # --- the story -----------------------------------------------------------------------------------
     def run(self, keep: bool) -> int:
         examples = _examples()
-        self.step("Starting a local control plane: etcd + kube-apiserver (no nodes, no Docker)")
         plane = ControlPlane(
             assets=find_assets(build=True), workdir=self.workdir / "control-plane", keep=keep
         )
-        emulator: EmulatorProcess | None = None
-        operator: OperatorProcess | None = None
+        started: list[EmulatorProcess | OperatorProcess] = []
+        kept = False
         try:
-            cluster = plane.start()
-            self.screen.say(f"    API server {cluster.server}, ready in {plane.startup_seconds:.1f}s")
-            kubectl = Kubectl(cluster.kubeconfig)
-            crd = self.workdir / "crd.yaml"
-            crd.write_text(render_crd())
-            kubectl.install_crd(crd)
-
-            self.step(f"Starting the SageMaker + CloudWatch emulator (clock x{self.speed:g})")
-            emulator = EmulatorProcess(self.workdir, speed=self.speed).start()
-            self.screen.say(f"    {emulator.url}")
-            self.step("Starting the operator: sagemaker-guardrails run")
-            operator = OperatorProcess(
-                self.workdir, cluster.kubeconfig, emulator.aws_environment(), OPERATOR_SETTINGS
-            )
-            operator.start()
-            self.screen.say(f"    log: {operator.log_path}")
-            self._story(kubectl, cluster.kubeconfig, emulator, examples)
+            kubectl, emulator, operator = self._start(plane, started)
+            self._story(kubectl, emulator, examples)
+            if keep:
+                add_kept_processes(plane.workdir, [operator.process, emulator.process])
+                self._print_keep(plane.workdir, kubectl, emulator)
+                kept = True
         except BaseException:
-            if operator is not None:
-                self.screen.say(f"\noperator log (last lines):\n{log_tail(operator.log_path, 20)}")
-            keep = False
+            log = self.workdir / "logs" / "operator.log"
+            if log.is_file():
+                with contextlib.suppress(OSError):  # the terminal may be gone (closed pipe)
+                    self.screen.say(f"\noperator log (last lines):\n{log_tail(log, 20)}")
             raise
         finally:
-            if keep and emulator is not None and operator is not None:
-                add_kept_processes(plane.workdir, [operator.process, emulator.process])
-                self._print_keep(plane.workdir, cluster.kubeconfig, emulator, kubectl)
-            else:
-                self.step("Stopping the operator, the emulator and the control plane")
-                for process in (operator, emulator):
-                    if process is not None:
-                        process.stop()
+            if not kept:
+                with contextlib.suppress(OSError):
+                    self.step("Stopping the operator, the emulator and the control plane")
+                for process in reversed(started):
+                    process.stop()
                 plane.keep = False
                 plane.stop()
         self.step(f"Done in {time.monotonic() - self.started:.0f}s")
         return 0
 
-    def _story(self, kubectl: Kubectl, kubeconfig: Path, emulator: EmulatorProcess, examples: Path) -> None:
+    def _start(
+        self, plane: ControlPlane, started: list[EmulatorProcess | OperatorProcess]
+    ) -> tuple[Kubectl, EmulatorProcess, OperatorProcess]:
+        self.step("Starting a local control plane: etcd + kube-apiserver (no nodes, no Docker)")
+        cluster = plane.start()
+        self.screen.say(f"    API server {cluster.server}, ready in {plane.startup_seconds:.1f}s")
+        kubectl = Kubectl(cluster.kubeconfig)
+        crd = self.workdir / "crd.yaml"
+        crd.write_text(render_crd())
+        kubectl.install_crd(crd)
+
+        self.step(f"Starting the SageMaker + CloudWatch emulator (clock x{self.speed:g})")
+        emulator = EmulatorProcess(self.workdir, speed=self.speed)
+        started.append(emulator)
+        emulator.start()
+        self.screen.say(f"    {emulator.url}")
+
+        self.step("Starting the operator: sagemaker-guardrails run")
+        operator = OperatorProcess(
+            self.workdir, cluster.kubeconfig, emulator.aws_environment(), OPERATOR_SETTINGS
+        )
+        started.append(operator)
+        operator.start()
+        self.screen.say(f"    log: {operator.log_path}")
+        return kubectl, emulator, operator
+
+    def _story(self, kubectl: Kubectl, emulator: EmulatorProcess, examples: Path) -> None:
         manifest = examples / "canary.yaml"
         admin = emulator.admin()
         spec = yaml.safe_load(manifest.read_text())["spec"]
@@ -149,7 +164,7 @@ class Demo:
             )
             self.screen.say(f"    {alarm}")
 
-        watcher = _watcher(kubeconfig, admin, self.screen)
+        watcher = _watcher(kubectl.kubeconfig, admin, self.screen)
         self.step("Creating the endpoint from examples/canary.yaml")
         self.shell(kubectl, "create", "namespace", NAMESPACE)
         self.shell(kubectl, "apply", "-f", str(manifest))
@@ -189,16 +204,14 @@ class Demo:
         patch = json.dumps([{"op": "replace", "path": MODEL_URL, "value": url}])
         self.shell(kubectl, "patch", "gep", NAME, "-n", NAMESPACE, "--type=json", "-p", patch)
 
-    def _print_keep(
-        self, workdir: Path, kubeconfig: Path, emulator: EmulatorProcess, kubectl: Kubectl
-    ) -> None:
+    def _print_keep(self, workdir: Path, kubectl: Kubectl, emulator: EmulatorProcess) -> None:
         env = emulator.aws_environment()
         self.step("Everything keeps running. To look around:")
         lines = [
-            f"export KUBECONFIG={kubeconfig}",
+            f"export KUBECONFIG={kubectl.kubeconfig}",
             f"alias kubectl={kubectl.binary}",
             "kubectl get gep -A; kubectl describe gep -n ml-prod fraud-detector",
-            " ".join(f"export {k}={v}" for k, v in env.items() if k != "AWS_EC2_METADATA_DISABLED"),
+            "export " + " ".join(f"{k}={v}" for k, v in env.items() if k != "AWS_EC2_METADATA_DISABLED"),
             "python -c \"import boto3; print(boto3.client('sagemaker').describe_endpoint("
             "EndpointName='fraud-detector')['EndpointStatus'])\"",
             f"curl {emulator.url}/_emulator/endpoints   # the emulator's admin API (docs/emulator.md)",
@@ -240,6 +253,11 @@ def _watcher(kubeconfig: Path, admin: AdminClient, screen: Screen) -> Watcher:
     return Watcher(get, events, now, screen)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM or a closed terminal stop the demo like Ctrl-C, so that its children are stopped too."""
+    raise KeyboardInterrupt
+
+
 def cli_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="sagemaker-guardrails demo",
@@ -251,6 +269,8 @@ def cli_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sagemaker-guardrails-demo-"))
     demo = Demo(workdir, args.speed, Screen())
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     try:
         code = demo.run(args.keep)
     except (DemoError, TimeoutError) as error:

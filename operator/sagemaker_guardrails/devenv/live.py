@@ -74,8 +74,7 @@ def render(frame: Frame, unicode: bool = True) -> str:
     parts = [f"{frame.phase:<10}"]
     if frame.stage:
         parts.append(f"{frame.stage:<17}")
-        if frame.steps:
-            parts.append(f"step {frame.step or 0}/{frame.steps}")
+        parts.append(f"step {frame.step}/{frame.steps}" if frame.step and frame.steps else " " * 8)
         traffic = frame.traffic or 0
         parts.append(f"[{bar(traffic, unicode=unicode)}] {traffic:>3}% on {frame.revision}")
         if frame.bake_left is not None and frame.stage == "Baking":
@@ -84,6 +83,8 @@ def render(frame: Frame, unicode: bool = True) -> str:
             parts.append(frame.message)
     elif frame.revision:
         parts.append(f"serving revision {frame.revision}")
+    else:
+        parts.append("waiting for the operator")
     return "  ".join(parts)
 
 
