@@ -37,7 +37,12 @@ from pathlib import Path
 from types import TracebackType
 
 from sagemaker_guardrails.devenv.kube import Kubectl, write_kubeconfig
-from sagemaker_guardrails.devenv.processes import Process, free_port, stop_recorded
+from sagemaker_guardrails.devenv.processes import (
+    Process,
+    free_port,
+    stop_children_on_termination,
+    stop_recorded,
+)
 
 ADMIN_USER = "sagemaker-guardrails-admin"
 STATE_FILE = "state.json"
@@ -48,14 +53,10 @@ class AssetsNotFoundError(RuntimeError):
     """kube-apiserver and etcd are nowhere to be found and cannot be built here."""
 
 
-def _source_checkout() -> Path | None:
-    root = Path(__file__).resolve().parents[3]
-    return root if (root / "hack" / "control-plane" / "build.sh").is_file() else None
-
-
 def repo_root() -> Path | None:
     """The source checkout this package runs from (editable install), if any."""
-    return _source_checkout()
+    root = Path(__file__).resolve().parents[3]
+    return root if (root / "hack" / "control-plane" / "build.sh").is_file() else None
 
 
 def _has_binaries(folder: Path) -> bool:
@@ -76,7 +77,7 @@ def find_assets(build: bool = False) -> Path:
     on_path = [shutil.which(name) for name in _BINARIES]
     if all(on_path) and len({Path(p).parent for p in on_path if p}) == 1:
         return Path(str(on_path[0])).parent
-    checkout = _source_checkout()
+    checkout = repo_root()
     if build and checkout is not None:
         script = checkout / "hack" / "control-plane" / "build.sh"
         out = subprocess.run(["bash", str(script)], check=True, stdout=subprocess.PIPE, text=True).stdout
@@ -263,7 +264,9 @@ def cli_main(argv: list[str]) -> int:
     up = sub.add_parser("up", help="start etcd + kube-apiserver and install the GuardedEndpoint CRD")
     up.add_argument("--keep", action="store_true", help="leave it running and exit")
     up.add_argument("--workdir", type=Path, help="folder for data, logs and the kubeconfig")
-    up.add_argument("--crd", type=Path, help="CRD file to install (default: the checkout's crds/)")
+    up.add_argument(
+        "--crd", type=Path, help="CRD file to install (default: the generated GuardedEndpoint CRD)"
+    )
     down = sub.add_parser("down", help="stop a control plane started with `up --keep`")
     down.add_argument("--workdir", type=Path, required=True)
     sub.add_parser("tools", help="print the paths of kubectl and helm", add_help=False)
@@ -280,13 +283,16 @@ def cli_main(argv: list[str]) -> int:
         return 0
 
     plane = ControlPlane(assets=find_assets(build=True), workdir=args.workdir, keep=args.keep)
+    if not args.keep:
+        stop_children_on_termination()
     with plane as cluster:
-        crd = (
-            args.crd
-            or (_source_checkout() or Path.cwd()) / "crds" / "sagemaker-guardrails.dev_guardedendpoints.yaml"
-        )
-        if crd.is_file():
-            Kubectl(cluster.kubeconfig).install_crd(crd)
+        crd = args.crd
+        if crd is None:
+            from sagemaker_guardrails.api.crd import render_crd
+
+            crd = plane.workdir / "crd.yaml"
+            crd.write_text(render_crd())
+        Kubectl(cluster.kubeconfig).install_crd(crd)
         print(f"control plane ready in {plane.startup_seconds:.1f}s at {cluster.server}")
         print(f"export KUBECONFIG={cluster.kubeconfig}")
         if args.keep:

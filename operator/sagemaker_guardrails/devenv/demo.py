@@ -16,7 +16,6 @@ import contextlib
 import json
 import shlex
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from sagemaker_guardrails.api.crd import render_crd
 from sagemaker_guardrails.devenv.controlplane import ControlPlane, add_kept_processes, find_assets, repo_root
 from sagemaker_guardrails.devenv.kube import Kubectl
 from sagemaker_guardrails.devenv.live import Frame, Screen, Watcher
-from sagemaker_guardrails.devenv.processes import log_tail
+from sagemaker_guardrails.devenv.processes import log_tail, stop_children_on_termination
 from sagemaker_guardrails.devenv.stack import EmulatorProcess, OperatorProcess
 from sagemaker_guardrails.emulator.client import AdminClient
 
@@ -253,11 +252,6 @@ def _watcher(kubeconfig: Path, admin: AdminClient, screen: Screen) -> Watcher:
     return Watcher(get, events, now, screen)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM or a closed terminal stop the demo like Ctrl-C, so that its children are stopped too."""
-    raise KeyboardInterrupt
-
-
 def cli_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="sagemaker-guardrails demo",
@@ -269,8 +263,7 @@ def cli_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sagemaker-guardrails-demo-"))
     demo = Demo(workdir, args.speed, Screen())
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupt)
+    stop_children_on_termination()
     try:
         code = demo.run(args.keep)
     except (DemoError, TimeoutError) as error:

@@ -86,6 +86,17 @@ def stop_recorded(records: Sequence[Mapping[str, Any]], timeout: float = 15.0) -
     return stopped
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_children_on_termination() -> None:
+    """Makes SIGTERM and SIGHUP (a closed terminal) behave like Ctrl-C in a command that owns
+    children, so that its ``finally`` blocks stop them instead of leaving them orphaned."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
+
+
 class Process:
     """One child process whose stdout and stderr go to ``log_path``."""
 
