@@ -56,6 +56,7 @@ MUTATING = (
     "DeleteEndpointConfig",
     "DeleteModel",
     "AddTags",
+    "DeleteTags",
 )
 
 
@@ -142,9 +143,12 @@ class World:
             ComparisonOperator="GreaterThanThreshold",
         )
 
-    def calls(self, operation: str | None = None, *, ok: bool = True) -> list[dict[str, Any]]:
-        """SageMaker calls the operator made (successful ones unless ``ok`` is False)."""
-        calls = self.admin.calls(operation=operation, service="sagemaker")
+    def calls(
+        self, operation: str | None = None, *, ok: bool = True, endpoint: str | None = None
+    ) -> list[dict[str, Any]]:
+        """SageMaker calls the operator made (successful ones unless ``ok`` is False), optionally only
+        those about ``endpoint`` (by name, or by ARN for ListTags/AddTags/DeleteTags)."""
+        calls = self.admin.calls(operation=operation, service="sagemaker", endpoint=endpoint)
         return [c for c in calls if not ok or c["http_status"] == 200]
 
     def mutations(self) -> list[str]:

@@ -20,6 +20,7 @@ from sagemaker_guardrails.core.decide import (
     Nothing,
     Prepare,
     Stall,
+    SyncTags,
     Wait,
     decide,
 )
@@ -34,7 +35,9 @@ OLD_D = corekit.desired(corekit.spec(image="123456789012.dkr.ecr.us-east-1.amazo
 OLDER_D = corekit.desired(corekit.spec(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:-1"))
 OLD, OLDER = OLD_D.config_name, OLDER_D.config_name
 FOREIGN = "hand-made-config"
-OURS = D.identity.owner.tags()
+RETAGGED = corekit.desired(corekit.spec(tags={"team": "risk", "cost-center": "42"}))
+UNTAGGED = corekit.desired(corekit.spec(tags={}))
+OURS = dict(D.endpoint_tags)  # ownership tags and spec.tags, as CreateEndpoint sets them
 
 
 def pending(
@@ -58,6 +61,18 @@ def seen(config: str | None = OLD, failure: str | None = None) -> dict[str, Any]
         "configName": config,
         "failureReason": failure,
         "lastModified": iso(T0),
+    }
+
+
+def verified(config: str | None = D.config_name, tags: dict[str, str] | None = None) -> dict[str, Any]:
+    """A stored observation of the endpoint ``endpoint()`` builds, with its ownership verified."""
+    snapshot = endpoint("InService", config)
+    return {
+        **seen(config),
+        "arn": snapshot.arn,
+        "creationTime": iso(snapshot.creation_time),
+        "tagsCheckedAt": iso(at(0)),
+        "tags": {"team": "fraud"} if tags is None else tags,
     }
 
 
@@ -89,7 +104,7 @@ class Case:
     action: Any
     reason: str
     status: dict[str, Any] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=lambda: dict(OURS))
+    tags: dict[str, str] | None = field(default_factory=lambda: dict(OURS))  # None: not read this pass
     desired: Any = D
     token: str | None = None
     fate: Fate | None = None
@@ -410,6 +425,80 @@ CASES = [
         fate=Fate.SUCCEEDED,
     ),
     Case(
+        "spec-tags-changed-are-set-on-the-endpoint",
+        endpoint("InService", D.config_name),
+        SyncTags(add={"team": "risk", "cost-center": "42"}),
+        Reason.UPDATING_TAGS,
+        {"endpoint": verified(), "history": [success(D)], "ownedConfigs": [D.config_name]},
+        desired=RETAGGED,
+    ),
+    Case(
+        "a-tag-removed-from-the-spec-is-deleted",
+        endpoint("InService", D.config_name),
+        SyncTags(remove=("team",)),
+        Reason.UPDATING_TAGS,
+        {"endpoint": verified(), "history": [success(D)], "ownedConfigs": [D.config_name]},
+        tags={**OURS, "owner": "bob"},
+        desired=UNTAGGED,
+    ),
+    Case(
+        "tags-not-read-ownership-remembered",
+        endpoint("InService", D.config_name),
+        Nothing(),
+        Reason.IN_SERVICE,
+        {"endpoint": verified(), "history": [success(D)], "ownedConfigs": [D.config_name]},
+        tags=None,
+    ),
+    Case(
+        "tags-not-read-ownership-not-remembered-waits",
+        endpoint("InService", D.config_name),
+        Wait(),
+        Reason.RETRYING,
+        {"endpoint": seen(D.config_name), "history": [success(D)]},
+        tags=None,
+    ),
+    Case(
+        "tags-not-read-during-a-deployment",
+        endpoint("Updating", OLD, target=D.config_name),
+        Wait(),
+        Reason.DEPLOYING,
+        {"endpoint": verified(OLD), "pending": pending(issued=True)},
+        tags=None,
+        fate=Fate.IN_FLIGHT,
+    ),
+    Case(
+        "tags-read-show-another-owner-despite-the-memory",
+        endpoint("InService", D.config_name),
+        Stall(),
+        Reason.OWNED_BY_OTHER,
+        {"endpoint": verified(), "history": [success(D)]},
+        tags=naming.Owner("test-cluster", "ml", "payments").tags(),
+    ),
+    Case(
+        "garbage-collection-comes-before-the-tag-sync",
+        endpoint("InService", D.config_name),
+        Collect((D.config_name, OLD), (D.revision, OLD_D.revision)),
+        Reason.IN_SERVICE,
+        {
+            "endpoint": verified(),
+            "history": [success(D), success(OLD_D)],
+            "ownedConfigs": [D.config_name, OLD, OLDER],
+        },
+        desired=RETAGGED,
+    ),
+    Case(
+        "a-rolled-back-endpoint-gets-no-tag-sync",
+        endpoint("InService", OLD, failure="alarm fraud-5xx"),
+        Stall(),
+        Reason.ROLLED_BACK,
+        {
+            "endpoint": verified(OLD) | {"failureReason": "alarm fraud-5xx"},
+            "lastRollback": rollback(),
+            "history": [success(OLD_D)],
+        },
+        desired=RETAGGED,
+    ),
+    Case(
         "endpoint-name-is-immutable",
         endpoint("InService", D.config_name, name="renamed"),
         Stall(),
@@ -454,6 +543,13 @@ def test_messages_say_what_to_do() -> None:
     assert "waits until this deployment ends" in by_id["spec-changed-while-deploying-waits"]
     assert FOREIGN in by_id["drift-is-brought-back"]
     assert "Baking" in by_id["baking"]
+    assert "team=risk" in by_id["spec-tags-changed-are-set-on-the-endpoint"]
+    assert "removing team" in by_id["a-tag-removed-from-the-spec-is-deleted"]
+
+
+def test_a_tag_sync_keeps_the_endpoint_ready() -> None:
+    decision = run(next(c for c in CASES if c.id == "spec-tags-changed-are-set-on-the-endpoint"))
+    assert (decision.verdict.state, decision.verdict.ready) == ("progressing", True)
 
 
 def test_progress_is_reported_for_a_deployment_in_flight() -> None:

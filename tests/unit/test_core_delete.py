@@ -38,6 +38,7 @@ OTHER = naming.Owner("test-cluster", "ml", "payments").tags()
         (DeletionPolicy.DELETE, None, DeleteLeftovers()),
         (DeletionPolicy.DELETE, Observed(endpoint("InService", "c"), OTHER), DeleteLeftovers()),
         (DeletionPolicy.DELETE, Observed(endpoint("InService", "c"), {}), DeleteLeftovers()),
+        (DeletionPolicy.DELETE, Observed(endpoint("InService", "c")), DeleteLeftovers()),
     ],
     ids=[
         "retain",
@@ -52,6 +53,7 @@ OTHER = naming.Owner("test-cluster", "ml", "payments").tags()
         "no-usable-name",
         "never-touch-another-owners-endpoint",
         "never-touch-an-unadopted-endpoint",
+        "never-delete-an-endpoint-whose-tags-were-not-read",
     ],
 )
 def test_decide_delete(policy: DeletionPolicy, observed: Observed | None, action: object) -> None:

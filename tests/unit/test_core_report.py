@@ -14,14 +14,14 @@ from sagemaker_guardrails.core.decide import Memory, decide
 from sagemaker_guardrails.core.observed import EndpointSnapshot, Observed
 from sagemaker_guardrails.core.report import Report, Transition, build, unobserved
 from sagemaker_guardrails.core.resolve import CREATE, UPDATE, iso
-from sagemaker_guardrails.errors import Busy, InvalidRequest, InvalidSpec, NotFound, Throttled
+from sagemaker_guardrails.errors import AccessDenied, Busy, InvalidRequest, InvalidSpec, NotFound, Throttled
 
 pytestmark = pytest.mark.unit
 
 D = corekit.desired()
 OLD_D = corekit.desired(corekit.spec(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:0"))
 OLD = OLD_D.config_name
-OURS = D.identity.owner.tags()
+OURS = dict(D.endpoint_tags)  # ownership tags and spec.tags, as CreateEndpoint sets them
 
 
 def run(
@@ -33,9 +33,10 @@ def run(
     token: str | None = None,
     tags: dict[str, str] | None = None,
     desired: Any = D,
+    read: bool = True,
 ) -> Report:
     memory = Memory(status=prev, retry_token=token)
-    observed = Observed(snapshot, OURS if tags is None else tags)
+    observed = Observed(snapshot, (OURS if tags is None else tags) if read else None)
     decision = decide(desired, observed, memory, at(now))
     return build(
         memory=memory,
@@ -341,3 +342,52 @@ def test_a_rejected_request_is_retried_without_flapping_the_stall() -> None:
     assert cond(through, "Stalled") == ("False", "")
     assert cond(through, "Reconciling") == ("True", "Deploying")
     assert reasons(through) == ["DeploymentStarted"]
+
+
+RETAGGED = corekit.desired(corekit.spec(tags={"team": "risk"}))
+
+
+def in_sync() -> Report:
+    """A pass that finds the endpoint InService on the desired config with spec.tags on it."""
+    first = run(GuardedEndpointStatus(), endpoint("InService", D.config_name), now=0)
+    assert first.status.endpoint is not None
+    assert (first.status.endpoint.tags_checked_at, first.status.endpoint.tags) == (
+        iso(at(0)),
+        {"team": "fraud"},
+    )
+    assert first.status.endpoint.creation_time == iso(T0)
+    return first
+
+
+def test_a_pass_that_does_not_read_the_tags_keeps_the_verification_and_says_nothing() -> None:
+    first = in_sync()
+    later = run(first.status, endpoint("InService", D.config_name), now=300, read=False)
+    assert later.status.endpoint == first.status.endpoint
+    assert (later.events, cond(later, "Ready")) == ((), ("True", "InService"))
+
+
+def test_a_tag_sync_is_announced_keeps_ready_and_is_remembered() -> None:
+    first = in_sync()
+    synced = run(first.status, endpoint("InService", D.config_name), now=60, desired=RETAGGED)
+    assert [(e.type, e.reason) for e in synced.events] == [("Normal", "TagsUpdated")]
+    assert "team=risk" in synced.events[0].message
+    assert cond(synced, "Ready") == ("True", "InService")
+    assert cond(synced, "Reconciling") == ("True", "UpdatingTags")
+    assert synced.status.phase == "InService"
+    assert synced.status.endpoint is not None
+    assert (synced.status.endpoint.tags_checked_at, synced.status.endpoint.tags) == (
+        iso(at(60)),
+        {"team": "risk"},
+    )
+    confirmed = run(synced.status, endpoint("InService", D.config_name), now=61, desired=RETAGGED, read=False)
+    assert (confirmed.events, cond(confirmed, "Reconciling")) == ((), ("False", ""))
+
+
+def test_a_failed_tag_sync_changes_no_memory() -> None:
+    first = in_sync()
+    denied = AccessDenied("not authorized to perform sagemaker:AddTags", operation="AddTags")
+    failed = run(first.status, endpoint("InService", D.config_name), now=60, desired=RETAGGED, error=denied)
+    assert failed.status.endpoint is not None and failed.status.endpoint.tags == {"team": "fraud"}
+    assert cond(failed, "Stalled") == ("True", "AccessDenied")
+    assert "sagemaker:AddTags" in next(c.message for c in failed.status.conditions if c.type == "Stalled")
+    assert reasons(failed) == ["AccessDenied"]

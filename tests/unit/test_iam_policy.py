@@ -200,6 +200,7 @@ class Request:
     request_tags: dict[str, str] = field(default_factory=dict)
     resource_tags: dict[str, str] | None = None  # None: the resource does not exist yet
     context: dict[str, str] = field(default_factory=dict)
+    tag_keys: list[str] | None = None  # DeleteTags' TagKeys; AddTags' keys are its request tags
 
     def value(self, key: str) -> str | None:
         if key.startswith("aws:RequestTag/"):
@@ -207,6 +208,13 @@ class Request:
         if key.startswith("aws:ResourceTag/"):
             return (self.resource_tags or {}).get(key.split("/", 1)[1])
         return self.context.get(key)
+
+    def values(self, key: str) -> list[str]:
+        """A multi-valued key (``aws:TagKeys``), or a single value as a list."""
+        if key == "aws:TagKeys":
+            return list(self.tag_keys if self.tag_keys is not None else self.request_tags)
+        single = self.value(key)
+        return [] if single is None else [single]
 
 
 def _condition_holds(operator: str, key: str, expected: str | list[str], request: Request) -> bool:
@@ -216,6 +224,9 @@ def _condition_holds(operator: str, key: str, expected: str | list[str], request
         return actual is not None and actual in values
     if operator == "Null":
         return (actual is None) == (values == ["true"])
+    if operator == "ForAllValues:StringNotLike":
+        # True when no value of the request matches any pattern (and, as in IAM, for no values at all).
+        return not any(fnmatch.fnmatchcase(v, pattern) for v in request.values(key) for pattern in values)
     raise AssertionError(f"the evaluator does not know the condition operator {operator}")
 
 
@@ -257,6 +268,46 @@ SCENARIOS: list[tuple[str, Request, bool]] = [
     ("adopt an untagged endpoint", Request("sagemaker:AddTags", ENDPOINT, OURS, {"team": "x"}), True),
     ("steal another cluster's endpoint", Request("sagemaker:AddTags", ENDPOINT, OURS, THEIRS), False),
     ("update tags of an owned endpoint", Request("sagemaker:AddTags", ENDPOINT, {"team": "y"}, OURS), True),
+    (
+        "re-own an owned endpoint",
+        Request("sagemaker:AddTags", ENDPOINT, {"sagemaker-guardrails.dev/name": "payments"}, OURS),
+        False,
+    ),
+    (
+        "remove user tags of an owned endpoint",
+        Request("sagemaker:DeleteTags", ENDPOINT, resource_tags=OURS, tag_keys=["team", "cost-center"]),
+        True,
+    ),
+    (
+        "remove an ownership tag",
+        Request("sagemaker:DeleteTags", ENDPOINT, resource_tags=OURS, tag_keys=[CLUSTER_TAG]),
+        False,
+    ),
+    (
+        "remove an ownership tag among user tags",
+        Request(
+            "sagemaker:DeleteTags",
+            ENDPOINT,
+            resource_tags=OURS,
+            tag_keys=["team", "sagemaker-guardrails.dev/name"],
+        ),
+        False,
+    ),
+    (
+        "remove tags of another cluster's endpoint",
+        Request("sagemaker:DeleteTags", ENDPOINT, resource_tags=THEIRS, tag_keys=["team"]),
+        False,
+    ),
+    (
+        "remove tags of an untagged endpoint",
+        Request("sagemaker:DeleteTags", ENDPOINT, resource_tags={}, tag_keys=["team"]),
+        False,
+    ),
+    (
+        "remove tags of an owned model (only endpoints are retagged)",
+        Request("sagemaker:DeleteTags", MODEL, resource_tags=OURS, tag_keys=["team"]),
+        False,
+    ),
     ("tag an untagged endpoint for nobody", Request("sagemaker:AddTags", ENDPOINT, {"team": "y"}, {}), False),
     ("update an owned endpoint", Request("sagemaker:UpdateEndpoint", ENDPOINT, resource_tags=OURS), True),
     ("update with an owned config", Request("sagemaker:UpdateEndpoint", CONFIG, resource_tags=OURS), True),

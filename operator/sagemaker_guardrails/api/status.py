@@ -49,7 +49,11 @@ class Condition(StatusModel):
 
 
 class EndpointInfo(StatusModel):
-    """What SageMaker reports for the endpoint."""
+    """What SageMaker reports for the endpoint, and what the operator remembers about its tags.
+
+    Remembering that it verified the ownership tags of this endpoint (ARN plus creation time) lets
+    the operator skip ``ListTags`` on most polls (see ``core/tagging.py``).
+    """
 
     name: str | None = Field(default=None, description="SageMaker endpoint name.")
     arn: str | None = Field(default=None, description="Endpoint ARN.")
@@ -57,6 +61,21 @@ class EndpointInfo(StatusModel):
     config_name: str | None = Field(default=None, description="Endpoint config currently serving.")
     failure_reason: str | None = Field(default=None, description="SageMaker FailureReason, if any.")
     last_modified: str | None = Field(default=None, description="SageMaker LastModifiedTime.")
+    creation_time: str | None = Field(
+        default=None,
+        description="SageMaker CreationTime; with the ARN it tells an endpoint re-created under the same name apart.",
+    )
+    tags_checked_at: str | None = Field(
+        default=None,
+        description=(
+            "When ListTags last showed this resource's ownership tags on this endpoint (same ARN and "
+            "creation time); until the endpoint changes or the periodic re-check, ownership is not read again."
+        ),
+    )
+    tags: dict[str, str] | None = Field(
+        default=None,
+        description="User tags (spec.tags) the operator has applied to the endpoint; others are left alone.",
+    )
 
 
 class RevisionInfo(StatusModel):

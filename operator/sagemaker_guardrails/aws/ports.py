@@ -102,6 +102,9 @@ class SageMakerPort(Protocol):
 
     def add_tags(self, arn: str, tags: Mapping[str, str]) -> None: ...
 
+    def delete_tags(self, arn: str, keys: Sequence[str]) -> None:
+        """DeleteTags of ``keys``; refuses (InvalidRequest, no call) to remove an ownership tag."""
+
     def list_endpoint_configs(self, name_prefix: str) -> list[ResourceSummary]:
         """Every endpoint config whose name starts with ``name_prefix`` (every page)."""
 

@@ -12,11 +12,13 @@ SageMaker details handled here rather than in the reconciler:
 - ``ListModels``/``ListEndpointConfigs`` only filter by ``NameContains``; the prefix match is done
   here, over every page.
 - ``ListTags`` refuses ``MaxResults`` below 50; all pages are read.
+- ``DeleteTags`` is never sent for an ownership tag (``sagemaker-guardrails.dev/``) or an
+  ``aws:`` tag: the core never asks for it, and this is the last place to make sure of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,7 @@ from sagemaker_guardrails import errors
 from sagemaker_guardrails.aws.ports import EndpointConfigInfo, ModelInfo, ResourceSummary
 from sagemaker_guardrails.aws.ratelimit import TokenBucket
 from sagemaker_guardrails.aws.translate import guarded_call
+from sagemaker_guardrails.core.naming import TAG_PREFIX
 from sagemaker_guardrails.core.observed import EndpointSnapshot, snapshot_from_describe
 
 if TYPE_CHECKING:
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["SageMakerAdapter"]
 
 _PAGE = 100
+_RESERVED_TAG_PREFIXES = (TAG_PREFIX, "aws:")
 
 
 class SageMakerAdapter:
@@ -142,6 +146,15 @@ class SageMakerAdapter:
     def add_tags(self, arn: str, tags: Mapping[str, str]) -> None:
         with self._call("AddTags"):
             self._client.add_tags(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+    def delete_tags(self, arn: str, keys: Sequence[str]) -> None:
+        reserved = sorted(k for k in keys if k.lower().startswith(_RESERVED_TAG_PREFIXES))
+        if reserved:
+            raise errors.InvalidRequest(
+                f"refusing to delete reserved tags {reserved} of {arn}", operation="DeleteTags"
+            )
+        with self._call("DeleteTags"):
+            self._client.delete_tags(ResourceArn=arn, TagKeys=list(keys))
 
     def list_endpoint_configs(self, name_prefix: str) -> list[ResourceSummary]:
         found: list[ResourceSummary] = []

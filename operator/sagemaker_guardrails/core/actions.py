@@ -5,7 +5,8 @@ See :mod:`.decide` for how one is chosen and :mod:`.resolve` for the write-ahead
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sagemaker_guardrails.api.status import GuardedEndpointStatus, RollbackRecord
 from sagemaker_guardrails.core.conditions import Verdict
@@ -25,6 +26,7 @@ __all__ = [
     "Nothing",
     "Prepare",
     "Stall",
+    "SyncTags",
     "Wait",
 ]
 
@@ -62,6 +64,22 @@ class Collect:
 
 
 @dataclass(frozen=True)
+class SyncTags:
+    """One tagging call on the endpoint: AddTags of ``add`` or DeleteTags of ``remove``, never both.
+
+    Exactly one of them is non-empty, so a pass makes one mutating call like every other action;
+    a change that both sets and removes tags takes two passes (see :mod:`.tagging`).
+    """
+
+    add: Mapping[str, str] = field(default_factory=dict)
+    remove: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if bool(self.add) == bool(self.remove):
+            raise ValueError("SyncTags is either an AddTags or a DeleteTags call")
+
+
+@dataclass(frozen=True)
 class Wait:
     pass
 
@@ -76,7 +94,7 @@ class Nothing:
     pass
 
 
-Action = Prepare | Issue | Adopt | Collect | Wait | Stall | Nothing
+Action = Prepare | Issue | Adopt | Collect | SyncTags | Wait | Stall | Nothing
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ class Reason:
     BUSY = "Busy"
     ADOPTING = "Adopting"
     DRIFT = "Drift"
+    UPDATING_TAGS = "UpdatingTags"
     THROTTLED = "Throttled"
     RETRYING = "Retrying"
     DELETING = "Deleting"

@@ -15,6 +15,8 @@ The actions form a closed set:
 - :class:`Collect`: delete configs and models of ours that neither serve nor are the previous
   revision (only once the endpoint is InService on the desired config; SageMaker needs the old
   config during a deployment to roll back, and deleting it early breaks that rollback).
+- :class:`SyncTags`: bring the endpoint's user tags to ``spec.tags`` (one AddTags or DeleteTags
+  call, only once the endpoint is InService on the desired config; :mod:`.tagging`).
 - :class:`Wait`, :class:`Stall`, :class:`Nothing`: no SageMaker call.
 
 Rules that shape it (spec §9):
@@ -27,7 +29,8 @@ Rules that shape it (spec §9):
   since been deployed successfully. A ``FailureReason`` that starts with "Request to service
   failed" is an internal SageMaker error and is retried.
 - An endpoint tagged for another resource is never touched; an untagged one is adopted only
-  with ``adoptExisting: true``.
+  with ``adoptExisting: true``. A pass that did not read the tags (``Observed.tags`` is ``None``)
+  relies on the status's memory of having verified this very endpoint; without it, it waits.
 - ``Failed`` allows only deletion, ``UpdateRollbackFailed`` needs a new UpdateEndpoint: both are
   Stalled with a message that says what to do.
 - Drift: an endpoint moved out of band to a config the operator did not deploy is reported and
@@ -39,7 +42,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sagemaker_guardrails.api.status import GuardedEndpointStatus, RollbackRecord
-from sagemaker_guardrails.core import naming
+from sagemaker_guardrails.core import naming, tagging
 from sagemaker_guardrails.core.actions import (
     RETRY_ANNOTATION,
     RETRYABLE_PREFIX,
@@ -53,6 +56,7 @@ from sagemaker_guardrails.core.actions import (
     Nothing,
     Prepare,
     Stall,
+    SyncTags,
     Wait,
 )
 from sagemaker_guardrails.core.conditions import Reason, Verdict
@@ -72,6 +76,7 @@ __all__ = [
     "Nothing",
     "Prepare",
     "Stall",
+    "SyncTags",
     "Wait",
     "decide",
     "is_blocked",
@@ -117,9 +122,16 @@ def _expected_live(status: GuardedEndpointStatus, resolution: Resolution | None)
     return next((h.config_name for h in status.history if h.outcome == SUCCEEDED), None)
 
 
-def _ownership(desired: Desired, observed: Observed) -> Decision | None:
+def _ownership(desired: Desired, observed: Observed, memory: Memory) -> Decision | None:
     endpoint = observed.endpoint
     assert endpoint is not None
+    if observed.tags is None:
+        if tagging.verified(memory.status.endpoint, endpoint):
+            return None
+        message = (
+            f"The tags of SageMaker endpoint {endpoint.name} were not read; reading them on the next pass."
+        )
+        return Decision(Wait(), Verdict.progressing(Reason.RETRYING, message, ready=None))
     owner = naming.owner_from_tags(observed.tags)
     if owner == desired.identity.owner:
         return None
@@ -237,9 +249,16 @@ def _collect(desired: Desired, memory: Memory, resolution: Resolution | None) ->
     return Collect(keep_configs=keep, keep_revisions=revisions)
 
 
-def _synced(
-    desired: Desired, endpoint: EndpointSnapshot, memory: Memory, resolution: Resolution | None
-) -> Decision:
+def _tag_sync(desired: Desired, observed: Observed, memory: Memory) -> SyncTags | None:
+    if observed.tags is None or observed.endpoint is None:
+        return None
+    applied = tagging.applied_tags(memory.status.endpoint, observed.endpoint)
+    return tagging.tag_sync(desired.spec.tags, observed.tags, applied)
+
+
+def _synced(desired: Desired, observed: Observed, memory: Memory, resolution: Resolution | None) -> Decision:
+    endpoint = observed.endpoint
+    assert endpoint is not None
     message = (
         f"SageMaker endpoint {endpoint.name} is InService on config {desired.config_name} "
         f"(revision {desired.revision})."
@@ -248,8 +267,14 @@ def _synced(
         busy = f"SageMaker endpoint {endpoint.name} is {endpoint.status.value}."
         return Decision(Wait(), Verdict.progressing(Reason.BUSY, busy), resolution)
     collect = _collect(desired, memory, resolution)
-    action: Action = collect if collect is not None else Nothing()
-    return Decision(action, Verdict.in_service(message), resolution)
+    if collect is not None:
+        return Decision(collect, Verdict.in_service(message), resolution)
+    sync = _tag_sync(desired, observed, memory)
+    if sync is not None:
+        tagging_message = f"{message} Updating its tags from spec.tags: {tagging.describe(sync)}."
+        verdict = Verdict.progressing(Reason.UPDATING_TAGS, tagging_message, ready=True)
+        return Decision(sync, verdict, resolution)
+    return Decision(Nothing(), Verdict.in_service(message), resolution)
 
 
 def _update_rollback_failed(
@@ -274,15 +299,17 @@ def _update_rollback_failed(
 
 
 def _settled(
-    desired: Desired, endpoint: EndpointSnapshot, memory: Memory, resolution: Resolution | None, now: datetime
+    desired: Desired, observed: Observed, memory: Memory, resolution: Resolution | None, now: datetime
 ) -> Decision:
+    endpoint = observed.endpoint
+    assert endpoint is not None
     detected = _rollback_record(resolution, now)
     if endpoint.status is EndpointStatus.UPDATE_ROLLBACK_FAILED:
         stalled = _update_rollback_failed(desired, endpoint, memory, resolution, now)
         if stalled is not None:
             return stalled
     elif endpoint.config_name == desired.config_name:
-        decision = _synced(desired, endpoint, memory, resolution)
+        decision = _synced(desired, observed, memory, resolution)
         return Decision(decision.action, decision.verdict, resolution, rollback=detected)
     record = detected or memory.status.last_rollback
     if record is not None and is_blocked(desired.revision, record, memory.retry_token, memory.status):
@@ -348,7 +375,7 @@ def decide(desired: Desired, observed: Observed, memory: Memory, now: datetime) 
         )
         return Decision(Stall(), Verdict.stalled(Reason.INVALID_SPEC, message))
     endpoint = observed.endpoint
-    if endpoint is not None and (ownership := _ownership(desired, observed)) is not None:
+    if endpoint is not None and (ownership := _ownership(desired, observed, memory)) is not None:
         return ownership
     resolution = resolve(status.pending, endpoint, before, desired.config_name, desired.revision)
     if endpoint is None:
@@ -357,4 +384,4 @@ def decide(desired: Desired, observed: Observed, memory: Memory, now: datetime) 
         return _failed(endpoint, resolution)
     if endpoint.busy:
         return _busy(desired, endpoint, resolution)
-    return _sticky(_settled(desired, endpoint, memory, resolution, now), desired, status)
+    return _sticky(_settled(desired, observed, memory, resolution, now), desired, status)

@@ -9,6 +9,9 @@
   once the endpoint is gone: a config still referenced by a deleting endpoint must stay.
 - Only what carries this resource's ownership tags is deleted. An endpoint owned by another
   resource, or never adopted, is left alone; the resource's own configs and models still go.
+  The endpoint's tags must have been read in this very pass: the status's memory of having
+  verified the endpoint (``core/tagging.py``) saves polls, but never stands in for a read
+  before a deletion.
 
 The finalizer is removed only when the pass reports ``finished``.
 """
@@ -68,7 +71,7 @@ def decide_delete(
             DeleteLeftovers(), f"Deleting the endpoint configs and models of {endpoint_name}."
         )
     assert observed is not None
-    if naming.owner_from_tags(observed.tags) != owner:
+    if observed.tags is None or naming.owner_from_tags(observed.tags) != owner:
         return DeleteDecision(
             DeleteLeftovers(),
             f"SageMaker endpoint {endpoint_name} is not owned by this resource and is left alone; "

@@ -151,7 +151,12 @@ def snapshot_from_describe(response: Mapping[str, Any]) -> EndpointSnapshot:
 
 @dataclass(frozen=True)
 class Observed:
-    """What one pass saw: the endpoint (``None`` when SageMaker has none) and its tags."""
+    """What one pass saw: the endpoint (``None`` when SageMaker has none) and its tags.
+
+    ``tags`` is ``None`` when the pass did not read them: the status remembers that this very
+    endpoint was verified as the resource's own, so ``ListTags`` is skipped (``core/tagging.py``).
+    An empty mapping means the endpoint has no tags at all.
+    """
 
     endpoint: EndpointSnapshot | None
-    tags: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] | None = None

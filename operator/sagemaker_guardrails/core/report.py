@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sagemaker_guardrails.api.status import EndpointInfo, GuardedEndpointStatus, PendingCall, RevisionInfo
-from sagemaker_guardrails.core import naming
-from sagemaker_guardrails.core.actions import Adopt, Collect, Decision, Issue, Memory, Prepare, Wait
+from sagemaker_guardrails.core import naming, tagging
+from sagemaker_guardrails.core.actions import Adopt, Collect, Decision, Issue, Memory, Prepare, SyncTags, Wait
 from sagemaker_guardrails.core.conditions import STALLED, Reason, Verdict, conditions, phase
 from sagemaker_guardrails.core.desired import Desired
-from sagemaker_guardrails.core.observed import EndpointSnapshot, Observed
+from sagemaker_guardrails.core.observed import Observed
 from sagemaker_guardrails.core.resolve import Fate, iso
 from sagemaker_guardrails.core.tracking import Draft, EventRecord, Transition, finish, issued, track
 from sagemaker_guardrails.errors import (
@@ -71,16 +71,37 @@ def verdict_of_error(error: BaseException, *, ready: bool | None) -> Verdict:
     return Verdict.progressing(Reason.ERROR, f"Unexpected error: {error!r}", ready=ready)
 
 
-def _endpoint_info(endpoint: EndpointSnapshot | None) -> EndpointInfo | None:
+def _endpoint_info(
+    memory: Memory,
+    desired: Desired,
+    observed: Observed,
+    *,
+    decision: Decision,
+    error: BaseException | None,
+    now: datetime,
+) -> EndpointInfo | None:
+    """What SageMaker showed this pass, with the tag memory of :mod:`.tagging` carried along."""
+    endpoint = observed.endpoint
     if endpoint is None:
         return None
-    return EndpointInfo(
+    info = EndpointInfo(
         name=endpoint.name,
         arn=endpoint.arn,
         status=endpoint.status.value,
         config_name=endpoint.config_name,
         failure_reason=endpoint.failure_reason,
         last_modified=iso(endpoint.last_modified_time),
+        creation_time=iso(endpoint.creation_time),
+    )
+    synced = decision.action if isinstance(decision.action, SyncTags) and error is None else None
+    return tagging.remembered(
+        info,
+        before=memory.status.endpoint,
+        endpoint=endpoint,
+        tags=observed.tags,
+        desired=desired,
+        synced=synced,
+        now=now,
     )
 
 
@@ -129,6 +150,13 @@ def _apply_action(draft: Draft, decision: Decision, error: BaseException | None)
     if isinstance(action, Collect):
         kept = action.keep_configs
         draft.status.owned_configs = [c for c in draft.memory.status.owned_configs if c in kept]
+    if isinstance(action, SyncTags):
+        draft.event(
+            "Normal",
+            "TagsUpdated",
+            f"Tags of SageMaker endpoint {draft.spec.endpoint_name} updated from spec.tags: "
+            f"{tagging.describe(action)}.",
+        )
 
 
 def _stall_event(draft: Draft, verdict: Verdict) -> None:
@@ -165,7 +193,7 @@ def build(
     """The status after a pass that observed SageMaker and decided (``error``: the step's failure)."""
     endpoint = observed.endpoint
     draft = Draft(memory, desired, now, memory.status.model_copy(deep=True))
-    draft.status.endpoint = _endpoint_info(endpoint)
+    draft.status.endpoint = _endpoint_info(memory, desired, observed, decision=decision, error=error, now=now)
     live = endpoint.config_name if endpoint is not None else None
     draft.status.revision = RevisionInfo(
         desired=desired.revision,

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
 from sagemaker_guardrails.api.status import GuardedEndpointStatus
 from sagemaker_guardrails.aws.ports import SageMakerPort
+from sagemaker_guardrails.core import tagging
 from sagemaker_guardrails.core.decide import RETRY_ANNOTATION, Memory
-from sagemaker_guardrails.core.desired import Identity
+from sagemaker_guardrails.core.desired import Desired, Identity
 from sagemaker_guardrails.core.observed import Observed
 from sagemaker_guardrails.reconciler.types import Deps, Resource
 
-__all__ = ["dump", "identity_of", "memory_of", "observe"]
+__all__ = ["dump", "identity_of", "memory_of", "observe", "observe_for"]
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +36,26 @@ def identity_of(resource: Resource, deps: Deps) -> Identity:
 
 
 def observe(port: SageMakerPort, endpoint_name: str) -> Observed:
-    """DescribeEndpoint, and ListTags of the endpoint when there is one (ownership is checked every pass)."""
+    """DescribeEndpoint, and ListTags of the endpoint when there is one (a deletion always reads them)."""
     endpoint = port.describe_endpoint(endpoint_name)
-    tags = port.list_tags(endpoint.arn) if endpoint is not None else {}
+    tags = port.list_tags(endpoint.arn) if endpoint is not None else None
     return Observed(endpoint=endpoint, tags=tags)
+
+
+def observe_for(port: SageMakerPort, desired: Desired, memory: Memory, now: datetime, deps: Deps) -> Observed:
+    """DescribeEndpoint, and ListTags only when :func:`~sagemaker_guardrails.core.tagging.tags_due` says so.
+
+    A settled endpoint whose ownership the status remembers costs one call per poll; the tags are
+    read again every ``RECHECK_POLLS`` settled polls, and whenever the endpoint is new or spec.tags
+    changed.
+    """
+    endpoint = port.describe_endpoint(desired.endpoint_name)
+    if endpoint is None:
+        return Observed(endpoint=None)
+    recheck = timedelta(seconds=tagging.RECHECK_POLLS * deps.settings.settled_poll_seconds)
+    if not tagging.tags_due(desired, endpoint, memory.status.endpoint, now, recheck):
+        return Observed(endpoint=endpoint)
+    return Observed(endpoint=endpoint, tags=port.list_tags(endpoint.arn))
 
 
 def dump(status: GuardedEndpointStatus) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from sagemaker_guardrails.core.decide import (
 from sagemaker_guardrails.core.desired import Desired, build_desired, parse_spec
 from sagemaker_guardrails.core.report import Report, build, unobserved
 from sagemaker_guardrails.errors import Busy, InvalidSpec, OperatorError, Retryable
-from sagemaker_guardrails.reconciler.common import dump, identity_of, memory_of, observe
+from sagemaker_guardrails.reconciler.common import dump, identity_of, memory_of, observe_for
 from sagemaker_guardrails.reconciler.deletion import finalize
 from sagemaker_guardrails.reconciler.steps import execute
 from sagemaker_guardrails.reconciler.types import Deps, Outcome, Resource
@@ -98,7 +98,7 @@ def reconcile(resource: Resource, deps: Deps, now: datetime) -> Outcome:
         return outcome_of(report, None, exc, deps)
     port = deps.clients(desired.region).sagemaker
     try:
-        observed = observe(port, desired.endpoint_name)
+        observed = observe_for(port, desired, memory, now, deps)
     except Exception as exc:
         _log_unexpected(resource, exc)
         report = unobserved(memory=memory, desired=desired, error=exc, generation=generation, now=now)

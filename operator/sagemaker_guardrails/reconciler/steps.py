@@ -5,7 +5,8 @@ Every step is idempotent, so a pass that crashed half-way can simply be run agai
 - models and configs are named by content; ``AlreadyExists`` is success once their tags show
   they are ours and of this revision (a name taken by anything else is an error, never reused);
 - deletions treat ``NotFound`` as done;
-- nothing is deleted without a ``ListTags`` that names this resource as the owner.
+- nothing is deleted without a ``ListTags`` that names this resource as the owner;
+- a tag sync is one AddTags or one DeleteTags of user tags; applying it twice changes nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from sagemaker_guardrails.aws.ports import ResourceSummary, SageMakerPort
 from sagemaker_guardrails.core import naming
-from sagemaker_guardrails.core.decide import Action, Adopt, Collect, Issue, Prepare
+from sagemaker_guardrails.core.decide import Action, Adopt, Collect, Issue, Prepare, SyncTags
 from sagemaker_guardrails.core.desired import Desired
 from sagemaker_guardrails.core.observed import Observed
 from sagemaker_guardrails.core.resolve import CREATE
@@ -147,3 +148,9 @@ def execute(action: Action, port: SageMakerPort, desired: Desired, observed: Obs
         port.add_tags(observed.endpoint.arn, dict(desired.endpoint_tags))
     elif isinstance(action, Collect):
         collect(port, desired, action.keep_configs, action.keep_revisions)
+    elif isinstance(action, SyncTags):
+        assert observed.endpoint is not None
+        if action.add:
+            port.add_tags(observed.endpoint.arn, dict(action.add))
+        else:
+            port.delete_tags(observed.endpoint.arn, action.remove)
