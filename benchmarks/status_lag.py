@@ -22,6 +22,7 @@ that made the call.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import sys
 import time
@@ -136,7 +137,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--jitter", type=float, default=0.2, help="operator poll_jitter (default 0.2, the default)"
     )
-    parser.add_argument("--endpoints", type=int, default=3, help="GuardedEndpoints deployed side by side")
+    parser.add_argument("--endpoints", type=int, default=5, help="GuardedEndpoints deployed side by side")
     parser.add_argument(
         "--phase-seconds",
         type=int,
@@ -185,20 +186,24 @@ def measure(args: argparse.Namespace) -> int:
         time.sleep(1.0)
         admin = stack.admin
         results: list[Lag] = []
-        describes: dict[str, int] = {}
+        gaps: list[float] = []
+        count = 0
         for name in names:
             results += lags(name, admin.timeline(name), watch.seen(name))
-            describes[name] = sum(
-                1
+            times = [
+                c["wall_time"]
                 for c in admin.calls(operation="DescribeEndpoint", endpoint=name)
                 if c["wall_time"] >= updated
-            )
+            ]
+            count += len(times)
+            gaps += [b - a for a, b in itertools.pairwise(times)]
     return report(
         args,
         poll=poll,
         phase=phase,
         results=results,
-        describes=describes,
+        describes=count / len(names),
+        gaps=gaps,
         update_seconds=time.time() - updated,
     )
 
@@ -209,7 +214,8 @@ def report(
     poll: float,
     phase: int,
     results: list[Lag],
-    describes: dict[str, int],
+    describes: float,
+    gaps: list[float],
     update_seconds: float,
 ) -> int:
     if not results:
@@ -240,11 +246,14 @@ def report(
         print(
             f"missed (phase never shown in status): {', '.join(f'{m.endpoint}:{m.transition}' for m in missed)}"
         )
-    rate = sum(describes.values()) / max(len(describes), 1)
-    print(
-        f"DescribeEndpoint during the update: {rate:.1f} per endpoint in {update_seconds:.0f}s "
-        f"(one every {update_seconds / rate if rate else math.nan:.1f}s)"
-    )
+    print(f"DescribeEndpoint during the update: {describes:.1f} per endpoint in {update_seconds:.0f}s")
+    if gaps:
+        tick = max(0.5, min(5.0, poll / 5))
+        print(
+            f"gap between two DescribeEndpoint on one endpoint while busy: p50 {percentile(gaps, 0.5):.2f}s "
+            f"max {max(gaps):.2f}s (schedule: {poll:g}s x [{1 - args.jitter:g}, {1 + args.jitter:g}] on a "
+            f"{tick:g}s timer tick, i.e. up to ~{poll * (1 + args.jitter) + tick / 2:.1f}s)"
+        )
     write_json(
         args.json,
         {
@@ -258,7 +267,8 @@ def report(
             "own_call": own_stats,
             "over_target": over,
             "missed": len(missed),
-            "describe_per_endpoint_during_update": rate,
+            "describe_per_endpoint_during_update": describes,
+            "busy_poll_gap": {"p50": percentile(gaps, 0.5), "max": max(gaps, default=math.nan)},
             "transitions": [
                 {"endpoint": r.endpoint, "transition": r.transition, "own_call": r.own_call, "lag": r.seconds}
                 for r in results
