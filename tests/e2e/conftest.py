@@ -101,11 +101,16 @@ def operator_identity(kubectl: Kubectl, crd: Path, stack_dir: Path) -> Path:
     return kubeconfig
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def operator_process(
-    operator_identity: Path, emulator: EmulatorProcess, stack_dir: Path
+    operator_identity: Path, emulator: EmulatorProcess, stack_dir: Path, request: pytest.FixtureRequest
 ) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(stack_dir, operator_identity, emulator.aws_environment(), OPERATOR_SETTINGS)
+    """One operator per test module, stopped when the module ends: it watches all namespaces, so
+    two of them (say, this one and a module's own) must never run at the same time."""
+    name = f"operator-{request.module.__name__.rsplit('.', 1)[-1]}"
+    process = OperatorProcess(
+        stack_dir, operator_identity, emulator.aws_environment(), OPERATOR_SETTINGS, name=name
+    )
     try:
         yield process
     finally:
@@ -114,7 +119,7 @@ def operator_process(
 
 @pytest.fixture
 def operator(operator_process: OperatorProcess) -> OperatorProcess:
-    """The session's operator, (re)started if a previous test stopped or killed it."""
+    """The module's operator, (re)started if a previous test stopped or killed it."""
     return operator_process.start()
 
 
@@ -130,5 +135,11 @@ def geps(
     namespace: str,
     emulator: EmulatorProcess,
     operator: OperatorProcess,
-) -> Geps:
-    return Geps(kubectl, api_client, namespace, emulator)
+) -> Iterator[Geps]:
+    """The test's GuardedEndpoints; whatever the test leaves is deleted (and finalized by the
+    operator) afterwards, so that no later operator, here or on a shared kind cluster, inherits it."""
+    yield Geps(kubectl, api_client, namespace, emulator)
+    operator.start()
+    kubectl.run(
+        "delete", "guardedendpoints", "--all", "-n", namespace, "--wait=true", "--timeout=60s", timeout=70
+    )
