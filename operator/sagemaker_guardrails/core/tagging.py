@@ -170,8 +170,7 @@ def remembered(
     ``tags`` are the tags read this pass (``None``: not read); ``synced`` is the tagging call
     that succeeded this pass, if any.
     """
-    same = before is not None and same_incarnation(before, endpoint)
-    checked_at = before.tags_checked_at if same and before is not None else None
+    checked_at = before.tags_checked_at if before is not None and same_incarnation(before, endpoint) else None
     applied = applied_tags(before, endpoint)
     if tags is not None:
         if naming.owner_from_tags(tags) != desired.identity.owner:
