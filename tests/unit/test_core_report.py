@@ -159,6 +159,7 @@ def test_a_rollback_in_progress_is_announced_before_it_ends() -> None:
     torn_down = variant(current=4, statuses=(("Deleting", "Terminating 4 instance(s).", at(50)),))
     report = run(issued.status, endpoint("Updating", OLD, target=D.config_name, green=torn_down), now=55)
     assert [(e.type, e.reason) for e in report.events] == [("Warning", "RollingBack")]
+    assert report.events[0].message == "SageMaker is rolling the deployment back: Terminating 4 instance(s)."
     assert cond(report, "Reconciling") == ("True", "RollingBack")
     assert report.status.deployment is not None and report.status.deployment.traffic_percent == 0
 
@@ -171,7 +172,7 @@ def test_a_crash_after_the_call_is_resumed_as_a_started_deployment() -> None:
     assert resumed.transitions == (Transition("DeploymentStarted", "Canary"),)
 
 
-def rolled_back() -> Report:
+def rolled_back(failure: str = "alarm fraud-5xx") -> Report:
     issued = run(
         run(IN_SERVICE_OLD, endpoint("InService", OLD), now=0, token="1").status,
         endpoint("InService", OLD),
@@ -180,7 +181,7 @@ def rolled_back() -> Report:
     )
     return run(
         issued.status,
-        endpoint("InService", OLD, failure="alarm fraud-5xx", modified=at(200)),
+        endpoint("InService", OLD, failure=failure, modified=at(200)),
         now=201,
         token="1",
     )
@@ -196,6 +197,7 @@ def test_a_rollback_is_recorded_once_with_a_warning_and_a_metric() -> None:
     assert report.status.last_rollback.reason == "alarm fraud-5xx"
     assert [(e.type, e.reason) for e in report.events] == [("Warning", "RolledBack")]
     assert report.transitions == (Transition("DeploymentFinished", "Canary", "RolledBack", 200.0),)
+    assert report.events[0].message.endswith(": alarm fraud-5xx. The endpoint serves config " + OLD + ".")
     assert report.status.history[0].outcome == "RolledBack"
     assert report.status.pending is None
     assert report.status.phase == "RolledBack"
@@ -210,6 +212,23 @@ def test_a_rollback_is_recorded_once_with_a_warning_and_a_metric() -> None:
     assert (later.events, later.transitions) == ((), ())
     assert later.status.pending is None
     assert later.status.history == report.status.history
+
+
+def test_messages_quoted_from_sagemaker_end_their_sentence_once() -> None:
+    """SageMaker's FailureReason and VariantStatus messages often end in a period already."""
+    report = rolled_back(failure="Alarm fraud-5xx went into ALARM state.")
+    assert report.status.last_rollback is not None
+    assert report.status.last_rollback.reason == "Alarm fraud-5xx went into ALARM state."
+    assert report.events[0].message.endswith(
+        ": Alarm fraud-5xx went into ALARM state. The endpoint serves config " + OLD + "."
+    )
+    issued = run(
+        run(IN_SERVICE_OLD, endpoint("InService", OLD), now=0).status, endpoint("InService", OLD), now=1
+    )
+    for message, quoted in [("Terminating 4 instance(s).", "Terminating 4 instance(s)"), (None, "no detail")]:
+        torn_down = variant(current=4, statuses=(("Deleting", message, at(50)),))
+        rolling = run(issued.status, endpoint("Updating", OLD, target=D.config_name, green=torn_down), now=55)
+        assert [e.message for e in rolling.events] == [f"SageMaker is rolling the deployment back: {quoted}."]
 
 
 def test_history_is_bounded_and_newest_first() -> None:

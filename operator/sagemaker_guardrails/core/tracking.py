@@ -55,6 +55,12 @@ class Transition:
     duration_seconds: float | None = None
 
 
+def _clause(text: str | None, default: str) -> str:
+    """SageMaker's messages (``VariantStatus.StatusMessage``, often ``FailureReason``) are sentences
+    that end in a period; an Event that quotes one ends the sentence itself, once."""
+    return (text or "").strip().rstrip(".") or default
+
+
 def seconds_since(start: str | None, now: datetime) -> float | None:
     if not start:
         return None
@@ -128,13 +134,13 @@ def finish(draft: Draft, resolution: Resolution, live: str | None) -> None:
             "Warning",
             "RolledBack",
             f"SageMaker rolled back revision {pending.revision} (config {pending.config_name}){took}: "
-            f"{reason or 'no reason given'}. The endpoint serves config {live}.",
+            f"{_clause(reason, 'no reason given')}. The endpoint serves config {live}.",
         )
     else:
         draft.event(
             "Warning",
             "DeploymentFailed",
-            f"Deployment of revision {pending.revision} failed{took}: {reason or 'no reason given'}.",
+            f"Deployment of revision {pending.revision} failed{took}: {_clause(reason, 'no reason given')}.",
         )
 
 
@@ -155,7 +161,7 @@ def progress_events(draft: Draft, before: DeploymentProgress | None, prog: Progr
         draft.event(
             "Warning",
             "RollingBack",
-            f"SageMaker is rolling the deployment back: {prog.message or 'no detail'}.",
+            f"SageMaker is rolling the deployment back: {_clause(prog.message, 'no detail')}.",
         )
     elif prog.stage == Stage.TERMINATING:
         draft.event("Normal", "Terminating", "All traffic is on the new fleet; the old fleet is terminated.")
