@@ -12,12 +12,12 @@ for; at most 100 names go into one call.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sagemaker_guardrails.aws.ports import ALARM_MISSING
 from sagemaker_guardrails.aws.ratelimit import TokenBucket
-from sagemaker_guardrails.aws.translate import guarded_call
+from sagemaker_guardrails.aws.translate import guarded_pages
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -41,23 +41,21 @@ class CloudWatchAdapter:
         wanted = list(dict.fromkeys(names))
         states = dict.fromkeys(wanted, ALARM_MISSING)
         for start in range(0, len(wanted), _MAX_NAMES):
-            chunk = wanted[start : start + _MAX_NAMES]
-            token: str | None = None
-            while True:
-                kwargs: dict[str, Any] = {
-                    "AlarmNames": chunk,
-                    "AlarmTypes": ["MetricAlarm", "CompositeAlarm"],
-                    "MaxRecords": _MAX_NAMES,
-                }
-                if token:
-                    kwargs["NextToken"] = token
-                with guarded_call(self._limiter, self._timeout, "DescribeAlarms"):
-                    page = self._client.describe_alarms(**kwargs)
-                for alarm in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]:
-                    name = alarm.get("AlarmName")
-                    if name in states:
-                        states[name] = str(alarm.get("StateValue") or ALARM_MISSING)
-                token = page.get("NextToken")
-                if not token:
-                    break
+            for alarm in self._alarms(wanted[start : start + _MAX_NAMES]):
+                name = alarm.get("AlarmName")
+                if name in states:
+                    states[name] = str(alarm.get("StateValue") or ALARM_MISSING)
         return states
+
+    def _alarms(self, names: list[str]) -> Iterator[Mapping[str, Any]]:
+        """The metric and composite alarms of one ``DescribeAlarms`` (every page) for at most 100 names."""
+        pages = guarded_pages(
+            self._limiter,
+            self._timeout,
+            "DescribeAlarms",
+            lambda more: self._client.describe_alarms(
+                AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"], MaxRecords=_MAX_NAMES, **more
+            ),
+        )
+        for page in pages:
+            yield from [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]

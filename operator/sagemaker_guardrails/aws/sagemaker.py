@@ -18,14 +18,14 @@ SageMaker details handled here rather than in the reconciler:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from sagemaker_guardrails import errors
 from sagemaker_guardrails.aws.ports import EndpointConfigInfo, ModelInfo, ResourceSummary
 from sagemaker_guardrails.aws.ratelimit import TokenBucket
-from sagemaker_guardrails.aws.translate import guarded_call
+from sagemaker_guardrails.aws.translate import guarded_call, guarded_pages
 from sagemaker_guardrails.core.naming import TAG_PREFIX
 from sagemaker_guardrails.core.observed import EndpointSnapshot, snapshot_from_describe
 
@@ -129,19 +129,16 @@ class SageMakerAdapter:
 
     # -- tags and lists ----------------------------------------------------------------------------
 
+    def _pages(
+        self, operation: str, fetch: Callable[[dict[str, Any]], Mapping[str, Any]]
+    ) -> Iterator[Mapping[str, Any]]:
+        return guarded_pages(self._limiter, self._timeout, operation, fetch)
+
     def list_tags(self, arn: str) -> dict[str, str]:
-        tags: dict[str, str] = {}
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"ResourceArn": arn, "MaxResults": _PAGE}
-            if token:
-                kwargs["NextToken"] = token
-            with self._call("ListTags"):
-                page = self._client.list_tags(**kwargs)
-            tags.update({t["Key"]: t.get("Value", "") for t in page.get("Tags") or []})
-            token = page.get("NextToken")
-            if not token:
-                return tags
+        pages = self._pages(
+            "ListTags", lambda more: self._client.list_tags(ResourceArn=arn, MaxResults=_PAGE, **more)
+        )
+        return {t["Key"]: t.get("Value", "") for page in pages for t in page.get("Tags") or []}
 
     def add_tags(self, arn: str, tags: Mapping[str, str]) -> None:
         with self._call("AddTags"):
@@ -157,37 +154,27 @@ class SageMakerAdapter:
             self._client.delete_tags(ResourceArn=arn, TagKeys=list(keys))
 
     def list_endpoint_configs(self, name_prefix: str) -> list[ResourceSummary]:
-        found: list[ResourceSummary] = []
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"NameContains": name_prefix, "MaxResults": _PAGE}
-            if token:
-                kwargs["NextToken"] = token
-            with self._call("ListEndpointConfigs"):
-                page = self._client.list_endpoint_configs(**kwargs)
-            found += [
-                ResourceSummary(c["EndpointConfigName"], c["EndpointConfigArn"], c["CreationTime"])
-                for c in page.get("EndpointConfigs") or []
-                if c["EndpointConfigName"].startswith(name_prefix)
-            ]
-            token = page.get("NextToken")
-            if not token:
-                return found
+        pages = self._pages(
+            "ListEndpointConfigs",
+            lambda more: self._client.list_endpoint_configs(
+                NameContains=name_prefix, MaxResults=_PAGE, **more
+            ),
+        )
+        return [
+            ResourceSummary(c["EndpointConfigName"], c["EndpointConfigArn"], c["CreationTime"])
+            for page in pages
+            for c in page.get("EndpointConfigs") or []
+            if c["EndpointConfigName"].startswith(name_prefix)
+        ]
 
     def list_models(self, name_prefix: str) -> list[ResourceSummary]:
-        found: list[ResourceSummary] = []
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"NameContains": name_prefix, "MaxResults": _PAGE}
-            if token:
-                kwargs["NextToken"] = token
-            with self._call("ListModels"):
-                page = self._client.list_models(**kwargs)
-            found += [
-                ResourceSummary(m["ModelName"], m["ModelArn"], m["CreationTime"])
-                for m in page.get("Models") or []
-                if m["ModelName"].startswith(name_prefix)
-            ]
-            token = page.get("NextToken")
-            if not token:
-                return found
+        pages = self._pages(
+            "ListModels",
+            lambda more: self._client.list_models(NameContains=name_prefix, MaxResults=_PAGE, **more),
+        )
+        return [
+            ResourceSummary(m["ModelName"], m["ModelArn"], m["CreationTime"])
+            for page in pages
+            for m in page.get("Models") or []
+            if m["ModelName"].startswith(name_prefix)
+        ]

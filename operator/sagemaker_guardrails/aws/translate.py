@@ -14,8 +14,9 @@ never fail it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -31,7 +32,7 @@ from botocore.exceptions import (
 from sagemaker_guardrails import errors
 from sagemaker_guardrails.aws.ratelimit import TokenBucket
 
-__all__ = ["MESSAGE_PREFIXES", "error_code", "guarded_call", "translate"]
+__all__ = ["MESSAGE_PREFIXES", "error_code", "guarded_call", "guarded_pages", "translate"]
 
 # (message prefix, class): checked first, in order, for any error code.
 MESSAGE_PREFIXES: tuple[tuple[str, type[errors.OperatorError]], ...] = (
@@ -165,3 +166,21 @@ def guarded_call(limiter: TokenBucket, timeout: float, operation: str) -> Iterat
         yield
     except (ClientError, BotoCoreError) as exc:
         raise translate(exc, operation) from exc
+
+
+def guarded_pages(
+    limiter: TokenBucket, timeout: float, operation: str, fetch: Callable[[dict[str, Any]], Mapping[str, Any]]
+) -> Iterator[Mapping[str, Any]]:
+    """Every page of a ``NextToken``-paged call, each page fetched as one :func:`guarded_call`.
+
+    ``fetch`` makes the boto3 call with these extra arguments: none for the first page, then the
+    ``NextToken`` of the page before.
+    """
+    token: str | None = None
+    while True:
+        with guarded_call(limiter, timeout, operation):
+            page = fetch({"NextToken": token} if token else {})
+        yield page
+        token = page.get("NextToken")
+        if not token:
+            return
