@@ -1,6 +1,6 @@
 """Steady-state AWS calls per endpoint, and mutating calls after a restart and after a crash.
 
-Targets (docs/architecture.md): at most ~12 DescribeEndpoint calls per endpoint per hour when settled
+Targets (the architecture's, see docs/benchmarks.md): at most ~12 DescribeEndpoint calls per endpoint per hour when settled
 (the ACK controller makes ~120), and no duplicate mutating call after a crash or restart.
 
 Real processes (kube-apiserver + etcd, the emulator, ``sagemaker-guardrails run``). ``--endpoints``

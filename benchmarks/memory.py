@@ -1,6 +1,6 @@
 """Memory of one operator replica with many GuardedEndpoints, and the time to settle them all.
 
-Target (docs/architecture.md): 1,000 GuardedEndpoints on one replica under 250 MB RSS.
+Target (the architecture's, see docs/benchmarks.md): 1,000 GuardedEndpoints on one replica under 250 MB RSS.
 
 Real processes (kube-apiserver + etcd, the emulator, ``sagemaker-guardrails run``). ``--count``
 GuardedEndpoints from examples/canary.yaml are created with one ``kubectl create``; the operator

@@ -1,12 +1,13 @@
 """Status lag: how long after SageMaker changes an endpoint does the GuardedEndpoint's status show it?
 
-Target (docs/architecture.md): at most one active poll interval + 1 s.
+Target (the architecture's, see docs/benchmarks.md): at most one active poll interval + 1 s.
 
 Real processes (kube-apiserver + etcd, the emulator, ``sagemaker-guardrails run``). ``--endpoints``
 GuardedEndpoints from examples/canary.yaml are created, then all get a new model version: a canary
 update (provision, activate the canary, bake, activate the rest, final bake, terminate the old fleet).
-The emulator runs at real speed with every phase ``--phase-seconds`` long, longer than a jittered
-poll interval so that the operator sees each phase.
+The emulator runs at real speed with every phase ``--phase-seconds`` long (bakes of the i-th
+endpoint i seconds longer, to spread transitions over the operator's timer tick), longer than a
+jittered poll interval so that the operator sees each phase.
 
 For each transition the emulator's timeline gives the wall time at which it became visible through
 DescribeEndpoint; a watch on the resources gives the wall time at which a status showing it arrived.
@@ -168,10 +169,12 @@ def measure(args: argparse.Namespace) -> int:
         keep=args.keep_logs,
     )
     names = [f"lag-{i}" for i in range(args.endpoints)]
-    manifests = [canary_manifest(name, bake_seconds=phase) for name in names]
+    # Endpoint i bakes i seconds longer, so that its later transitions fall at other points of the
+    # operator's timer tick than the others' (all are created together and would stay in step).
+    manifests = [canary_manifest(name, bake_seconds=phase + i) for i, name in enumerate(names)]
     print(
         f"status lag: {len(names)} canary endpoint(s), active poll {poll:g}s (jitter {args.jitter:g}), "
-        f"every SageMaker phase {phase}s, emulator at real speed"
+        f"every SageMaker phase {phase}s (bakes of endpoint i: {phase}+i s), emulator at real speed"
     )
     with stack, StatusWatch(stack) as watch:
         began = time.time()
@@ -181,7 +184,7 @@ def measure(args: argparse.Namespace) -> int:
         updated = time.time()
         for name, manifest in zip(names, manifests, strict=True):
             stack.patch(name, new_model_version(manifest, "v2"))
-        stack.wait_ready(names, timeout=6 * phase + 4 * poll + 90, generation=2)
+        stack.wait_ready(names, timeout=6 * phase + 2 * len(names) + 4 * poll + 90, generation=2)
         print(f"canary updates finished in {time.time() - updated:.1f}s")
         time.sleep(1.0)
         admin = stack.admin
