@@ -9,12 +9,13 @@ SageMaker does not expose it. Instance counts ramp up during provisioning phases
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from sagemaker_guardrails.emulator.engine import Operation
 from sagemaker_guardrails.emulator.plans import VariantView
 from sagemaker_guardrails.emulator.settings import EmulatorSettings
-from sagemaker_guardrails.emulator.store import EndpointRecord
+from sagemaker_guardrails.emulator.store import EndpointRecord, VariantState
 
 
 def resolved_image(image: str) -> str:
@@ -86,30 +87,22 @@ def describe_endpoint(endpoint: EndpointRecord, now: float, settings: EmulatorSe
     op = endpoint.operation
     if op is None:
         if endpoint.live:
-            out["ProductionVariants"] = [
-                _variant(
-                    VariantView(s.fleet, s.current_count, s.current_weight),
-                    1.0,
-                    s.resolved_at,
-                    s.resolved_at,
-                    False,
-                )
-                for s in endpoint.live
-            ]
+            out["ProductionVariants"] = _settled(endpoint.live)
     else:
         _in_flight(out, endpoint, op, now, settings)
     if endpoint.shadow:
-        out["ShadowProductionVariants"] = [
-            _variant(
-                VariantView(s.fleet, s.current_count, s.current_weight),
-                1.0,
-                s.resolved_at,
-                s.resolved_at,
-                False,
-            )
-            for s in endpoint.shadow
-        ]
+        out["ShadowProductionVariants"] = _settled(endpoint.shadow)
     return out
+
+
+def _settled(states: Sequence[VariantState]) -> list[dict[str, Any]]:
+    """Variants with no operation on them: as they stand, resolved when they were deployed."""
+    return [
+        _variant(
+            VariantView(s.fleet, s.current_count, s.current_weight), 1.0, s.resolved_at, s.resolved_at, False
+        )
+        for s in states
+    ]
 
 
 def _in_flight(
