@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sagemaker_guardrails.aws.ports import ResourceSummary, SageMakerPort
+from sagemaker_guardrails.aws.ports import EndpointConfigInfo, ModelInfo, ResourceSummary, SageMakerPort
 from sagemaker_guardrails.core import naming
 from sagemaker_guardrails.core.decide import Action, Adopt, Collect, Issue, Prepare, SyncTags
 from sagemaker_guardrails.core.desired import Desired
@@ -30,7 +30,7 @@ def _ensure(
     port: SageMakerPort,
     *,
     create: Callable[[Mapping[str, Any]], str],
-    arn_of: Callable[[str], str | None],
+    describe: Callable[[str], ModelInfo | EndpointConfigInfo | None],
     name: str,
     request: Mapping[str, Any],
     desired: Desired,
@@ -38,10 +38,10 @@ def _ensure(
     try:
         create(request)
     except AlreadyExists:
-        arn = arn_of(name)
-        if arn is None:
+        info = describe(name)
+        if info is None:
             raise Retryable(f"{name} was reported to exist but cannot be found; retrying") from None
-        tags = port.list_tags(arn)
+        tags = port.list_tags(info.arn)
         owner = naming.owner_from_tags(tags)
         if owner != desired.identity.owner or tags.get(naming.TAG_REVISION) != desired.revision:
             raise InvalidRequest(
@@ -50,29 +50,13 @@ def _ensure(
             ) from None
 
 
-def _model_arn(port: SageMakerPort) -> Callable[[str], str | None]:
-    def arn_of(name: str) -> str | None:
-        info = port.describe_model(name)
-        return info.arn if info is not None else None
-
-    return arn_of
-
-
-def _config_arn(port: SageMakerPort) -> Callable[[str], str | None]:
-    def arn_of(name: str) -> str | None:
-        info = port.describe_endpoint_config(name)
-        return info.arn if info is not None else None
-
-    return arn_of
-
-
 def prepare(port: SageMakerPort, desired: Desired) -> None:
     """Make sure every model and the endpoint config of the desired revision exist."""
     for model in desired.models:
         _ensure(
             port,
             create=port.create_model,
-            arn_of=_model_arn(port),
+            describe=port.describe_model,
             name=model.name,
             request=model.request,
             desired=desired,
@@ -80,7 +64,7 @@ def prepare(port: SageMakerPort, desired: Desired) -> None:
     _ensure(
         port,
         create=port.create_endpoint_config,
-        arn_of=_config_arn(port),
+        describe=port.describe_endpoint_config,
         name=desired.config_name,
         request=desired.config_request,
         desired=desired,
