@@ -198,13 +198,18 @@ def _busy(desired: Desired, endpoint: EndpointSnapshot, resolution: Resolution |
     return Decision(Wait(), Verdict.progressing(Reason.BUSY, message), resolution)
 
 
-def _absent(desired: Desired, resolution: Resolution | None) -> Decision:
-    if (
+def _ready_to_issue(resolution: Resolution | None, operation: str, desired: Desired) -> bool:
+    """Whether the desired revision was prepared and ``operation`` recorded, but not yet called."""
+    return (
         resolution is not None
         and resolution.fate is Fate.NOT_ISSUED
-        and resolution.pending.operation == CREATE
+        and resolution.pending.operation == operation
         and resolution.pending.config_name == desired.config_name
-    ):
+    )
+
+
+def _absent(desired: Desired, resolution: Resolution | None) -> Decision:
+    if _ready_to_issue(resolution, CREATE, desired):
         message = f"Creating endpoint {desired.endpoint_name} on config {desired.config_name}."
         return Decision(Issue(CREATE), Verdict.progressing(Reason.CREATING, message), resolution)
     message = f"Creating the models and endpoint config {desired.config_name} (revision {desired.revision})."
@@ -320,12 +325,7 @@ def _settled(
     if detected is not None and retryable_reason(detected.reason):
         message = f"SageMaker reported an internal error ({detected.reason}); revision {desired.revision} is retried."
         return Decision(Wait(), Verdict.progressing(Reason.RETRYING, message), resolution, rollback=detected)
-    if (
-        resolution is not None
-        and resolution.fate is Fate.NOT_ISSUED
-        and resolution.pending.operation == UPDATE
-        and resolution.pending.config_name == desired.config_name
-    ):
+    if _ready_to_issue(resolution, UPDATE, desired):
         message = f"Starting the deployment of revision {desired.revision} ({desired.strategy})."
         return Decision(
             Issue(UPDATE), Verdict.progressing(Reason.DEPLOYING, message), resolution, rollback=detected
