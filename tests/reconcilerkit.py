@@ -47,6 +47,7 @@ FAST_TIMINGS = {
 }
 ENDPOINT = "fraud-detector"
 ALARM = "fraud-5xx"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:{}"
 MUTATING = (
     "CreateModel",
     "CreateEndpointConfig",

@@ -13,6 +13,7 @@ Fixtures (all usable from any module under tests/component):
 - ``raw_sagemaker``: no client-side validation and no retries, to test what the server itself rejects.
 - ``endpoints``: ``EndpointKit`` (``.sagemaker``, ``.cloudwatch``, ``.admin``) to create models, configs and
   endpoints and to watch a deployment.
+- ``world``: ``tests.reconcilerkit.World`` (the real reconciler on this emulator) with the alarm ``ALARM``.
 
 The emulator never talks to AWS; the AWS_* variables of the machine are not read.
 """
@@ -31,6 +32,7 @@ import pytest
 from botocore.config import Config
 from botocore.model import OperationModel, Shape
 from botocore.validate import ParamValidator
+from tests.reconcilerkit import ALARM, World
 
 from sagemaker_guardrails.emulator import AdminClient, Emulator, EmulatorSettings
 
@@ -254,3 +256,10 @@ class EndpointKit:
 @pytest.fixture
 def endpoints(sagemaker: Any, admin: AdminClient, cloudwatch: Any) -> EndpointKit:
     return EndpointKit(sagemaker, admin, cloudwatch)
+
+
+@pytest.fixture
+def world(emulator: Emulator) -> World:
+    world = World(emulator)
+    world.alarm(ALARM)
+    return world

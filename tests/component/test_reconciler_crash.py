@@ -12,23 +12,15 @@ from typing import Any
 
 import pytest
 from tests import corekit
-from tests.reconcilerkit import ALARM, Crash, Gep, World
+from tests.reconcilerkit import ALARM, IMAGE, Crash, Gep, World
 
 from sagemaker_guardrails.core.decide import RETRY_ANNOTATION
 
 pytestmark = pytest.mark.component
 
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:{}"
 V1, V2, V3 = (corekit.spec(strategy="AllAtOnce", image=IMAGE.format(i)) for i in (1, 2, 3))
 # V2 under a canary bake that outlasts any machine's slowness; the tests jump over it with advance().
 V2_SLOW = corekit.spec(image=IMAGE.format(2), deployment=corekit.policy("Canary", wait=3600))
-
-
-@pytest.fixture
-def world(emulator: Any) -> World:
-    world = World(emulator)
-    world.alarm(ALARM)
-    return world
 
 
 def restart(gep: Gep, emulator: Any) -> None:

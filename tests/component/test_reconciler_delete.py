@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from tests import corekit
-from tests.reconcilerkit import ALARM, ENDPOINT, World
+from tests.reconcilerkit import ENDPOINT, IMAGE, World
 
 from sagemaker_guardrails.core import naming
 from sagemaker_guardrails.reconciler import reconcile
 
 pytestmark = pytest.mark.component
-
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:{}"
-
-
-@pytest.fixture
-def world(emulator: Any) -> World:
-    world = World(emulator)
-    world.alarm(ALARM)
-    return world
 
 
 def endpoint_exists(world: World) -> bool:

@@ -14,18 +14,9 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 from tests import corekit
-from tests.reconcilerkit import ALARM, World
+from tests.reconcilerkit import IMAGE, World
 
 pytestmark = pytest.mark.component
-
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:{}"
-
-
-@pytest.fixture
-def world(emulator: Any) -> World:
-    world = World(emulator)
-    world.alarm(ALARM)
-    return world
 
 
 class _Body:

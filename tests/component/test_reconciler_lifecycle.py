@@ -9,22 +9,14 @@ from typing import Any
 
 import pytest
 from tests import corekit
-from tests.reconcilerkit import ALARM, ENDPOINT, World
+from tests.reconcilerkit import ENDPOINT, IMAGE, World
 
 from sagemaker_guardrails.core import naming
 from sagemaker_guardrails.core.desired import Identity
 
 pytestmark = pytest.mark.component
 
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:{}"
 IDENTITY = Identity("test-cluster", "ml", "fraud")
-
-
-@pytest.fixture
-def world(emulator: Any) -> World:
-    world = World(emulator)
-    world.alarm(ALARM)
-    return world
 
 
 def desired_config(raw: dict[str, Any]) -> str:

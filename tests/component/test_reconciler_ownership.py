@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from tests import corekit
-from tests.reconcilerkit import ALARM, ENDPOINT, World
+from tests.reconcilerkit import ENDPOINT, IMAGE, World
 
 from sagemaker_guardrails.core import naming
 
 pytestmark = pytest.mark.component
 
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:{}"
 HAND_MADE = "legacy-fraud-config"
-
-
-@pytest.fixture
-def world(emulator: Any) -> World:
-    world = World(emulator)
-    world.alarm(ALARM)
-    return world
 
 
 def hand_made_config(world: World, name: str = HAND_MADE) -> str:

@@ -6,20 +6,11 @@ from typing import Any
 
 import pytest
 from tests import corekit
-from tests.reconcilerkit import ALARM, ENDPOINT, World
+from tests.reconcilerkit import ALARM, ENDPOINT, IMAGE, World
 
 from sagemaker_guardrails.core.decide import RETRY_ANNOTATION
 
 pytestmark = pytest.mark.component
-
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:{}"
-
-
-@pytest.fixture
-def world(emulator: Any) -> World:
-    world = World(emulator)
-    world.alarm(ALARM)
-    return world
 
 
 def rolled_back_world(world: World, strategy: str = "Canary") -> Any:

@@ -11,21 +11,13 @@ from typing import Any
 
 import pytest
 from tests import corekit
-from tests.reconcilerkit import ALARM, ENDPOINT, Crash, Gep, World
+from tests.reconcilerkit import ENDPOINT, IMAGE, Crash, Gep, World
 
 from sagemaker_guardrails.core import naming
 
 pytestmark = pytest.mark.component
 
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:{}"
 OWNER = naming.Owner("test-cluster", "ml", "fraud").tags()
-
-
-@pytest.fixture
-def world(emulator: Any) -> World:
-    world = World(emulator)
-    world.alarm(ALARM)
-    return world
 
 
 def endpoint_tags(world: World) -> dict[str, str]:
