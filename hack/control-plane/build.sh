@@ -3,6 +3,7 @@
 # envtest's KUBEBUILDER_ASSETS, and prints that folder as the last line.
 # - KUBEBUILDER_ASSETS set and holding both binaries: use them, build nothing.
 # - otherwise: reuse ${CONTROL_PLANE_CACHE} if both binaries are there; build only what is missing.
+# With --where, only prints the folder this checkout's versions use, building nothing.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 if [[ -n "${KUBEBUILDER_ASSETS:-}" && -x "${KUBEBUILDER_ASSETS}/kube-apiserver" && -x "${KUBEBUILDER_ASSETS}/etcd" ]]; then
@@ -13,6 +14,10 @@ fi
 k8s_version="$(awk '$1=="k8s.io/kubernetes"{print $2}' "${here}/go.mod")"
 etcd_version="$(awk '$1=="go.etcd.io/etcd/server/v3"{print $2}' "${here}/go.mod")"
 cache="${CONTROL_PLANE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sagemaker-guardrails/control-plane/k8s-${k8s_version}-etcd-${etcd_version}}"
+if [[ "${1:-}" == "--where" ]]; then
+  echo "${cache}"
+  exit 0
+fi
 mkdir -p "${cache}"
 for bin in kube-apiserver etcd; do
   if [[ ! -x "${cache}/${bin}" ]]; then

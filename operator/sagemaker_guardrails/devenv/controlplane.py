@@ -64,11 +64,23 @@ def _has_binaries(folder: Path) -> bool:
 
 
 def find_assets(build: bool = False) -> Path:
-    """The folder holding ``kube-apiserver`` and ``etcd``; with ``build``, runs the build script of a
-    source checkout when nothing is found (minutes, first time only)."""
+    """The folder holding ``kube-apiserver`` and ``etcd``.
+
+    In order: ``KUBEBUILDER_ASSETS``; in a source checkout, the cache folder of the versions its
+    ``hack/control-plane`` pins (built by its script when missing and ``build`` is set: minutes,
+    first time only); otherwise the newest cached build, then ``PATH``.
+    """
     env = os.environ.get("KUBEBUILDER_ASSETS")
     if env and _has_binaries(Path(env)):
         return Path(env)
+    checkout = repo_root()
+    if checkout is not None:
+        script = checkout / "hack" / "control-plane" / "build.sh"
+        args = ["bash", str(script)] if build else ["bash", str(script), "--where"]
+        out = subprocess.run(args, check=True, stdout=subprocess.PIPE, text=True).stdout
+        folder = Path(out.strip().splitlines()[-1])
+        if _has_binaries(folder):
+            return folder
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sagemaker-guardrails"
     cached = sorted((base / "control-plane").glob("k8s-*"), key=lambda p: p.stat().st_mtime, reverse=True)
     for folder in cached:
@@ -77,11 +89,6 @@ def find_assets(build: bool = False) -> Path:
     on_path = [shutil.which(name) for name in _BINARIES]
     if all(on_path) and len({Path(p).parent for p in on_path if p}) == 1:
         return Path(str(on_path[0])).parent
-    checkout = repo_root()
-    if build and checkout is not None:
-        script = checkout / "hack" / "control-plane" / "build.sh"
-        out = subprocess.run(["bash", str(script)], check=True, stdout=subprocess.PIPE, text=True).stdout
-        return Path(out.strip().splitlines()[-1])
     raise AssetsNotFoundError(
         "kube-apiserver and etcd not found: set KUBEBUILDER_ASSETS, or run `make control-plane` "
         "(bash hack/control-plane/build.sh) in a source checkout"

