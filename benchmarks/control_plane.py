@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.harness import common_arguments, mib, percentile, proc_memory, run_benchmark, write_json
+from benchmarks.figures import common_arguments, mib, percentile, proc_memory, write_json
+from benchmarks.harness import run_benchmark
 from sagemaker_guardrails.api.crd import render_crd
 from sagemaker_guardrails.devenv.controlplane import ControlPlane, find_assets
 from sagemaker_guardrails.devenv.kube import Kubectl

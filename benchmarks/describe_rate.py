@@ -32,17 +32,14 @@ import time
 from collections import Counter, defaultdict
 from typing import Any
 
+from benchmarks.figures import common_arguments, cpu_seconds, percentile, write_json
 from benchmarks.harness import (
     MeasurementError,
     Stack,
     canary_manifest,
-    common_arguments,
-    cpu_seconds,
     example_alarms,
     new_model_version,
-    percentile,
     run_benchmark,
-    write_json,
 )
 
 MUTATING = {

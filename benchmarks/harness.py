@@ -1,4 +1,4 @@
-"""What every benchmark needs: the real stack as processes, GuardedEndpoints, a status watch, /proc.
+"""What every benchmark stands on: the real stack as processes, and GuardedEndpoints to put on it.
 
 The stack is the one the e2e tier and the demo use, built from the same :mod:`sagemaker_guardrails.devenv`
 pieces: a real etcd + kube-apiserver (:class:`~sagemaker_guardrails.devenv.controlplane.ControlPlane`)
@@ -8,24 +8,20 @@ through a kubeconfig, so what is measured is the shipped operator, not a harness
 with the admin kubeconfig: RBAC is the e2e tier's business, not a benchmark's.
 
 Times are compared across processes with ``time.time()`` (one machine, one clock): the emulator stamps
-every endpoint transition with the wall time at which it became visible through the API, and the
-:class:`StatusWatch` stamps every version of a resource with the wall time it arrived on a watch.
+every endpoint transition with the wall time at which it became visible through the API, and
+:class:`benchmarks.watch.StatusWatch` stamps every version of a resource with the time it arrived.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import copy
 import json
-import math
-import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from benchmarks.watch import NAMESPACE, is_ready
+from sagemaker_guardrails.api import GROUP, PLURAL, VERSION
 from sagemaker_guardrails.devenv.controlplane import (
     AssetsNotFoundError,
     Cluster,
@@ -45,8 +43,6 @@ from sagemaker_guardrails.devenv.processes import ProcessError, log_tail
 from sagemaker_guardrails.devenv.stack import REGION, EmulatorProcess, OperatorProcess
 from sagemaker_guardrails.emulator.client import AdminClient, AdminError
 
-GROUP, VERSION, PLURAL = "sagemaker-guardrails.dev", "v1alpha1", "guardedendpoints"
-NAMESPACE = "bench"
 REPO = repo_root() or Path(__file__).resolve().parents[1]
 CRD_FILE = REPO / "crds" / "sagemaker-guardrails.dev_guardedendpoints.yaml"
 EXAMPLE = REPO / "examples" / "canary.yaml"
@@ -265,168 +261,6 @@ def new_model_version(manifest: Mapping[str, Any], version: str) -> dict[str, An
     return {"spec": {"models": models}}
 
 
-# --- status -----------------------------------------------------------------------------------------------
-
-
-def condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
-    for item in (obj.get("status") or {}).get("conditions") or []:
-        if item.get("type") == kind:
-            found: Mapping[str, Any] = item
-            return found
-    return None
-
-
-def is_ready(obj: Mapping[str, Any], generation: int | None = None) -> bool:
-    wanted = generation if generation is not None else obj["metadata"]["generation"]
-    ready = condition(obj, "Ready")
-    return bool(
-        (obj.get("status") or {}).get("observedGeneration") == wanted
-        and ready is not None
-        and ready.get("status") == "True"
-        and ready.get("observedGeneration") == wanted
-    )
-
-
-@dataclass(frozen=True)
-class Seen:
-    """One version of one resource as it arrived on the watch."""
-
-    at: float
-    name: str
-    status: Mapping[str, Any]
-
-
-class StatusWatch:
-    """Watches every GuardedEndpoint of the benchmark namespace in a thread, stamping each version
-    with the wall time it arrived (resumes from the last resourceVersion; relists after a 410)."""
-
-    def __init__(self, stack: Stack) -> None:
-        self._stack = stack
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._seen: list[Seen] = []
-        self._thread = threading.Thread(target=self._run, name="status-watch", daemon=True)
-
-    def __enter__(self) -> StatusWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def seen(self, name: str | None = None) -> list[Seen]:
-        with self._lock:
-            return [s for s in self._seen if name is None or s.name == name]
-
-    def _run(self) -> None:
-        from kubernetes import client as k8s
-        from kubernetes import watch as watch_module
-
-        watch: Any = watch_module
-        api = self._stack.custom_objects
-        version: str | None = None
-        while not self._stop.is_set():
-            try:
-                stream = watch.Watch().stream(
-                    api.list_namespaced_custom_object,
-                    GROUP,
-                    VERSION,
-                    NAMESPACE,
-                    PLURAL,
-                    resource_version=version,
-                    timeout_seconds=5,
-                )
-                for event in stream:
-                    arrived = time.time()
-                    obj = event["object"]
-                    if event["type"] == "ERROR":
-                        version = None
-                        break
-                    version = obj["metadata"]["resourceVersion"]
-                    seen = Seen(arrived, obj["metadata"]["name"], copy.deepcopy(obj.get("status") or {}))
-                    with self._lock:
-                        self._seen.append(seen)
-                    if self._stop.is_set():
-                        break
-            except (k8s.ApiException, OSError, ValueError):
-                version = None
-                time.sleep(0.2)
-
-
-# --- the operator process, from /proc -----------------------------------------------------------------
-
-
-def proc_memory(pid: int) -> dict[str, int]:
-    """VmRSS, VmHWM (peak RSS), VmSize of ``pid`` in kB, from /proc/<pid>/status."""
-    values: dict[str, int] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("VmRSS", "VmHWM", "VmSize", "Threads"):
-            values[key] = int(rest.split()[0])
-    return values
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` so far (/proc/<pid>/stat fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-class MemorySampler:
-    """Samples the RSS of a process every ``interval`` seconds in a thread (max and timeline)."""
-
-    def __init__(self, pid: int, interval: float = 1.0) -> None:
-        self.pid = pid
-        self.interval = interval
-        self.samples: list[tuple[float, int]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
-
-    def __enter__(self) -> MemorySampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(OSError):
-                self.samples.append((time.time(), proc_memory(self.pid)["VmRSS"]))
-            self._stop.wait(self.interval)
-
-
-# --- figures ----------------------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q`` quantile (0..1) with linear interpolation between ranks."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def mib(kib: int) -> float:
-    return kib / 1024
-
-
-def write_json(path: Path | None, data: Mapping[str, Any]) -> None:
-    if path is not None:
-        path.write_text(json.dumps(data, indent=2, default=str) + "\n")
-        print(f"results written to {path}")
-
-
-def common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
-    parser.add_argument("--keep-logs", action="store_true", help="print where the process logs are kept")
-
-
 def run_benchmark(main: Callable[[], int]) -> int:
     """Runs ``main``; anything that stops the measurement becomes a message and exit status 1."""
     try:
@@ -445,9 +279,3 @@ def run_benchmark(main: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-
-
-@contextlib.contextmanager
-def stopwatch() -> Iterator[Callable[[], float]]:
-    began = time.monotonic()
-    yield lambda: time.monotonic() - began

@@ -27,17 +27,8 @@ import time
 from collections import Counter
 from typing import Any
 
-from benchmarks.harness import (
-    MemorySampler,
-    Stack,
-    canary_manifest,
-    common_arguments,
-    cpu_seconds,
-    mib,
-    proc_memory,
-    run_benchmark,
-    write_json,
-)
+from benchmarks.figures import MemorySampler, common_arguments, cpu_seconds, mib, proc_memory, write_json
+from benchmarks.harness import Stack, canary_manifest, run_benchmark
 
 TARGET_MB = 250.0
 

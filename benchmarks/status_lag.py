@@ -28,22 +28,19 @@ import math
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks.figures import common_arguments, percentile, write_json
 from benchmarks.harness import (
     MeasurementError,
-    Seen,
     Stack,
-    StatusWatch,
     canary_manifest,
-    common_arguments,
     example_alarms,
     new_model_version,
-    percentile,
     run_benchmark,
-    write_json,
 )
+from benchmarks.watch import Seen, StatusWatch
 
 # Transitions that begin with the operator's own mutating call (the emulator starts them on receipt).
 OWN_CALL = {"Creating", "Provisioning"}
@@ -125,6 +122,19 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
+@dataclass
+class Run:
+    """What one run collected, for the report."""
+
+    lags: list[Lag] = field(default_factory=list)
+    reactions: dict[str, list[float]] = field(default_factory=lambda: {"create": [], "update": []})
+    polls: dict[str, list[float]] = field(default_factory=dict)
+    update_seconds: float = 0.0
+
+    def gaps(self) -> list[float]:
+        return [b - a for times in self.polls.values() for a, b in itertools.pairwise(times)]
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.status_lag", description=__doc__.split("\n")[0]
@@ -138,6 +148,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--jitter", type=float, default=0.2, help="operator poll_jitter (default 0.2, the default)"
     )
+    parser.add_argument(
+        "--rate-limit", type=float, help="operator rate_limit_per_second (default: the operator's, 5)"
+    )
     parser.add_argument("--endpoints", type=int, default=5, help="GuardedEndpoints deployed side by side")
     parser.add_argument(
         "--phase-seconds",
@@ -148,16 +161,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def measure(args: argparse.Namespace) -> int:
-    poll = args.active_poll
-    phase = args.phase_seconds or math.ceil(1.6 * poll + 2)
+def _stack(args: argparse.Namespace, phase: int) -> Stack:
+    settings = {
+        "active_poll_seconds": f"{args.active_poll:g}",
+        "poll_jitter": f"{args.jitter:g}",
+        "cluster_id": "bench",
+    }
+    if args.rate_limit is not None:
+        settings["rate_limit_per_second"] = f"{args.rate_limit:g}"
     seconds = str(phase)
-    stack = Stack(
-        operator_settings={
-            "active_poll_seconds": f"{poll:g}",
-            "poll_jitter": f"{args.jitter:g}",
-            "cluster_id": "bench",
-        },
+    return Stack(
+        operator_settings=settings,
         emulator_settings={
             "provisioning_base_seconds": seconds,
             "provisioning_seconds_per_instance": "0",
@@ -168,6 +182,18 @@ def measure(args: argparse.Namespace) -> int:
         alarms=example_alarms(),
         keep=args.keep_logs,
     )
+
+
+def _first_call(calls: list[dict[str, Any]], endpoint: str, after: float) -> float | None:
+    return next(
+        (c["wall_time"] for c in calls if c["endpoint"] == endpoint and c["wall_time"] >= after), None
+    )
+
+
+def measure(args: argparse.Namespace) -> int:
+    poll = args.active_poll
+    phase = args.phase_seconds or math.ceil(1.6 * poll + 2)
+    stack = _stack(args, phase)
     names = [f"lag-{i}" for i in range(args.endpoints)]
     # Endpoint i bakes i seconds longer, so that its later transitions fall at other points of the
     # operator's timer tick than the others' (all are created together and would stay in step).
@@ -176,68 +202,53 @@ def measure(args: argparse.Namespace) -> int:
         f"status lag: {len(names)} canary endpoint(s), active poll {poll:g}s (jitter {args.jitter:g}), "
         f"every SageMaker phase {phase}s (bakes of endpoint i: {phase}+i s), emulator at real speed"
     )
+    run = Run()
     with stack, StatusWatch(stack) as watch:
-        began = time.time()
+        created = time.time()
         stack.create(manifests)
         stack.wait_ready(names, timeout=phase + 4 * poll + 60, generation=1)
-        print(f"created and Ready in {time.time() - began:.1f}s; updating all to a new model version")
+        print(f"created and Ready in {time.time() - created:.1f}s; updating all to a new model version")
+        patched: dict[str, float] = {}
         updated = time.time()
         for name, manifest in zip(names, manifests, strict=True):
+            patched[name] = time.time()
             stack.patch(name, new_model_version(manifest, "v2"))
         stack.wait_ready(names, timeout=6 * phase + 2 * len(names) + 4 * poll + 90, generation=2)
-        print(f"canary updates finished in {time.time() - updated:.1f}s")
+        run.update_seconds = time.time() - updated
+        print(f"canary updates finished in {run.update_seconds:.1f}s")
         time.sleep(1.0)
         admin = stack.admin
-        results: list[Lag] = []
-        gaps: list[float] = []
-        count = 0
+        creates = admin.calls(operation="CreateEndpoint")
+        updates = admin.calls(operation="UpdateEndpoint")
         for name in names:
-            results += lags(name, admin.timeline(name), watch.seen(name))
-            times = [
-                c["wall_time"]
-                for c in admin.calls(operation="DescribeEndpoint", endpoint=name)
-                if c["wall_time"] >= updated
-            ]
-            count += len(times)
-            gaps += [b - a for a, b in itertools.pairwise(times)]
-    return report(
-        args,
-        poll=poll,
-        phase=phase,
-        results=results,
-        describes=count / len(names),
-        gaps=gaps,
-        update_seconds=time.time() - updated,
-    )
+            run.lags += lags(name, admin.timeline(name), watch.seen(name))
+            describes = admin.calls(operation="DescribeEndpoint", endpoint=name)
+            run.polls[name] = [c["wall_time"] for c in describes if c["wall_time"] >= updated]
+            for kind, calls, since in (("create", creates, created), ("update", updates, patched[name])):
+                accepted = _first_call(calls, name, since)
+                if accepted is not None:
+                    run.reactions[kind].append(accepted - since)
+    return report(args, poll=poll, phase=phase, run=run)
 
 
-def report(
-    args: argparse.Namespace,
-    *,
-    poll: float,
-    phase: int,
-    results: list[Lag],
-    describes: float,
-    gaps: list[float],
-    update_seconds: float,
-) -> int:
-    if not results:
+def report(args: argparse.Namespace, *, poll: float, phase: int, run: Run) -> int:
+    if not run.lags:
         raise MeasurementError("the emulator's timeline held no transitions")
     target = poll + 1.0
     print(f"\n{'endpoint':<8} {'transition':<26} {'kind':<9} {'lag (s)':>8}")
-    for lag in results:
+    for lag in run.lags:
         kind = "own call" if lag.own_call else "polled"
         shown = "missed" if lag.seconds is None else f"{lag.seconds:8.2f}"
         flag = "  > target" if lag.seconds is not None and not lag.own_call and lag.seconds > target else ""
         print(f"{lag.endpoint:<8} {lag.transition:<26} {kind:<9} {shown:>8}{flag}")
-    polled = [lag.seconds for lag in results if not lag.own_call and lag.seconds is not None]
-    own = [lag.seconds for lag in results if lag.own_call and lag.seconds is not None]
-    missed = [lag for lag in results if lag.seconds is None]
+    polled = [lag.seconds for lag in run.lags if not lag.own_call and lag.seconds is not None]
+    own = [lag.seconds for lag in run.lags if lag.own_call and lag.seconds is not None]
+    missed = [lag for lag in run.lags if lag.seconds is None]
     if not polled:
         raise MeasurementError("no SageMaker-driven transition was ever seen in status")
     stats, own_stats = summary(polled), summary(own)
     over = sum(1 for value in polled if value > target)
-    verdict = "met" if stats["max"] <= target else "MISSED"
+    verdict = "met" if stats["max"] <= target and not missed else "MISSED"
     print(
         f"\npolled transitions: n={stats['n']:.0f} p50={stats['p50']:.2f}s p90={stats['p90']:.2f}s "
         f"max={stats['max']:.2f}s mean={stats['mean']:.2f}s"
@@ -246,16 +257,23 @@ def report(
     if own:
         print(f"own-call transitions: n={len(own)} p50={own_stats['p50']:.2f}s max={own_stats['max']:.2f}s")
     if missed:
+        print(f"missed (never shown in status): {', '.join(f'{m.endpoint}:{m.transition}' for m in missed)}")
+    reactions = {kind: summary(values) for kind, values in run.reactions.items()}
+    for kind, figures in reactions.items():
+        call = "CreateEndpoint" if kind == "create" else "UpdateEndpoint"
         print(
-            f"missed (phase never shown in status): {', '.join(f'{m.endpoint}:{m.transition}' for m in missed)}"
+            f"{kind}: resource written -> {call} accepted: p50 {figures['p50']:.2f}s max {figures['max']:.2f}s "
+            f"(n={figures['n']:.0f})"
         )
-    print(f"DescribeEndpoint during the update: {describes:.1f} per endpoint in {update_seconds:.0f}s")
+    gaps = run.gaps()
+    describes = sum(len(times) for times in run.polls.values()) / max(len(run.polls), 1)
+    print(f"DescribeEndpoint during the update: {describes:.1f} per endpoint in {run.update_seconds:.0f}s")
     if gaps:
         tick = max(0.5, min(5.0, poll / 5))
         print(
             f"gap between two DescribeEndpoint on one endpoint while busy: p50 {percentile(gaps, 0.5):.2f}s "
-            f"max {max(gaps):.2f}s (schedule: {poll:g}s x [{1 - args.jitter:g}, {1 + args.jitter:g}] on a "
-            f"{tick:g}s timer tick, i.e. up to ~{poll * (1 + args.jitter) + tick / 2:.1f}s)"
+            f"max {max(gaps):.2f}s (schedule: {poll:g}s x [{1 - args.jitter:g}, {1 + args.jitter:g}] "
+            f"checked on a {tick:g}s timer tick)"
         )
     write_json(
         args.json,
@@ -263,6 +281,7 @@ def report(
             "benchmark": "status_lag",
             "active_poll_seconds": poll,
             "poll_jitter": args.jitter,
+            "rate_limit_per_second": args.rate_limit,
             "phase_seconds": phase,
             "endpoints": args.endpoints,
             "target_seconds": target,
@@ -270,11 +289,12 @@ def report(
             "own_call": own_stats,
             "over_target": over,
             "missed": len(missed),
-            "describe_per_endpoint_during_update": describes,
+            "reaction": reactions,
             "busy_poll_gap": {"p50": percentile(gaps, 0.5), "max": max(gaps, default=math.nan)},
+            "describe_per_endpoint_during_update": describes,
             "transitions": [
                 {"endpoint": r.endpoint, "transition": r.transition, "own_call": r.own_call, "lag": r.seconds}
-                for r in results
+                for r in run.lags
             ],
         },
     )
