@@ -16,6 +16,7 @@ from sagemaker_guardrails.core.decide import (
     Collect,
     Decision,
     Issue,
+    MarkRolledBack,
     Memory,
     Nothing,
     Prepare,
@@ -86,14 +87,21 @@ def success(target: Any, finished: float = 0) -> dict[str, Any]:
 
 
 def rollback(
-    target: Any = D, *, token: str | None = None, reason: str = "alarm fraud-5xx", when: float = 100
+    target: Any = D,
+    *,
+    token: str | None = None,
+    reason: str = "alarm fraud-5xx",
+    when: float = 100,
+    tagged: bool = True,
 ) -> dict[str, Any]:
+    """A ``lastRollback``; ``tagged``: already put on the config's tags by an earlier pass."""
     return {
         "revision": target.revision,
         "configName": target.config_name,
         "at": iso(at(when)),
         "reason": reason,
         "retryToken": token,
+        "taggedAt": iso(at(when + 1)) if tagged else None,
     }
 
 
@@ -299,6 +307,56 @@ CASES = [
         {"endpoint": seen(OLD, "alarm fraud-5xx"), "lastRollback": rollback(), "history": [success(OLD_D)]},
     ),
     Case(
+        "rolled-back-is-put-on-the-config-tags-by-the-next-pass",
+        endpoint("InService", OLD, failure="alarm fraud-5xx"),
+        MarkRolledBack(D.config_name, ""),
+        Reason.ROLLED_BACK,
+        {
+            "endpoint": seen(OLD, "alarm fraud-5xx"),
+            "lastRollback": rollback(tagged=False),
+            "history": [success(OLD_D)],
+        },
+    ),
+    Case(
+        "rolled-back-mark-carries-the-token-it-ran-under",
+        endpoint("InService", OLD, failure="alarm fraud-5xx"),
+        MarkRolledBack(D.config_name, "2"),
+        Reason.ROLLED_BACK,
+        {"endpoint": seen(OLD, "alarm fraud-5xx"), "lastRollback": rollback(token="2", tagged=False)},
+        token="2",
+    ),
+    Case(
+        "rolled-back-but-retried-is-not-marked",
+        endpoint("InService", OLD, failure="alarm fraud-5xx"),
+        Prepare(UPDATE),
+        Reason.DEPLOYING,
+        {"endpoint": seen(OLD, "alarm fraud-5xx"), "lastRollback": rollback(tagged=False)},
+        token="3",
+    ),
+    Case(
+        "internal-error-rollback-is-not-marked",
+        endpoint("InService", OLD, failure="Request to service failed. x"),
+        Prepare(UPDATE),
+        Reason.DEPLOYING,
+        {
+            "endpoint": seen(OLD, "Request to service failed. x"),
+            "lastRollback": rollback(reason="Request to service failed. x", tagged=False),
+        },
+    ),
+    Case(
+        "status-lost-after-a-rollback-deploys-until-the-tags-are-recalled",
+        endpoint("InService", OLD, failure="alarm fraud-5xx"),
+        Prepare(UPDATE),
+        Reason.DEPLOYING,
+    ),
+    Case(
+        "recalled-rollback-stalls-without-another-mark",
+        endpoint("InService", OLD, failure="alarm fraud-5xx"),
+        Stall(),
+        Reason.ROLLED_BACK,
+        {"lastRollback": rollback(when=120, tagged=True)},
+    ),
+    Case(
         "rolled-back-retry-annotation-bumped",
         endpoint("InService", OLD, failure="alarm fraud-5xx"),
         Prepare(UPDATE),
@@ -377,6 +435,13 @@ CASES = [
         {"endpoint": seen(OLD), "pending": pending(issued=True)},
         fate=Fate.FAILED,
         rollback=True,
+    ),
+    Case(
+        "update-rollback-failed-is-marked-by-the-next-pass",
+        endpoint("UpdateRollbackFailed", OLD, failure="rollback failed"),
+        MarkRolledBack(D.config_name, ""),
+        Reason.UPDATE_ROLLBACK_FAILED,
+        {"endpoint": seen(OLD, "rollback failed"), "lastRollback": rollback(tagged=False)},
     ),
     Case(
         "update-rollback-failed-retry-bumped",

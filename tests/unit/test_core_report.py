@@ -410,3 +410,29 @@ def test_a_failed_tag_sync_changes_no_memory() -> None:
     assert cond(failed, "Stalled") == ("True", "AccessDenied")
     assert "sagemaker:AddTags" in next(c.message for c in failed.status.conditions if c.type == "Stalled")
     assert reasons(failed) == ["AccessDenied"]
+
+
+def test_a_recorded_rollback_is_put_on_the_config_tags_once() -> None:
+    report = rolled_back()
+    assert report.status.last_rollback is not None and report.status.last_rollback.tagged_at is None
+    failed = run(
+        report.status,
+        endpoint("InService", OLD, failure="alarm fraud-5xx", modified=at(200)),
+        now=500,
+        token="1",
+        error=AccessDenied("not allowed", operation="AddTags"),
+    )
+    assert failed.status.last_rollback is not None and failed.status.last_rollback.tagged_at is None
+    marked = run(
+        report.status,
+        endpoint("InService", OLD, failure="alarm fraud-5xx", modified=at(200)),
+        now=500,
+        token="1",
+    )
+    assert marked.status.last_rollback is not None
+    assert marked.status.last_rollback.tagged_at == iso(at(500))
+    assert marked.status.last_rollback.model_dump(exclude={"tagged_at"}) == (
+        report.status.last_rollback.model_dump(exclude={"tagged_at"})
+    )
+    assert cond(marked, "Stalled") == ("True", "RolledBack")
+    assert marked.events == ()

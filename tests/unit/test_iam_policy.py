@@ -28,6 +28,8 @@ import botocore.session
 import pytest
 from botocore import xform_name
 
+from sagemaker_guardrails.core.naming import TAG_ROLLED_BACK
+
 pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,6 +38,7 @@ ADAPTERS = REPO / "operator" / "sagemaker_guardrails" / "aws"
 # Which boto3 client each adapter module drives, and the IAM service prefix of that client.
 ADAPTER_SERVICES = {"sagemaker.py": "sagemaker", "cloudwatch.py": "cloudwatch"}
 CLUSTER_TAG = "sagemaker-guardrails.dev/cluster"
+ROLLED_BACK_TAG = "sagemaker-guardrails.dev/rolled-back"
 
 ACCOUNT = "111122223333"
 PLACEHOLDERS = {
@@ -224,6 +227,9 @@ def _condition_holds(operator: str, key: str, expected: str | list[str], request
         return actual is not None and actual in values
     if operator == "Null":
         return (actual is None) == (values == ["true"])
+    if operator == "ForAllValues:StringEquals":
+        # True when every value of the request is listed (and, as in IAM, for no values at all).
+        return all(v in values for v in request.values(key))
     if operator == "ForAllValues:StringNotLike":
         # True when no value of the request matches any pattern (and, as in IAM, for no values at all).
         return not any(fnmatch.fnmatchcase(v, pattern) for v in request.values(key) for pattern in values)
@@ -306,6 +312,61 @@ SCENARIOS: list[tuple[str, Request, bool]] = [
     (
         "remove tags of an owned model (only endpoints are retagged)",
         Request("sagemaker:DeleteTags", MODEL, resource_tags=OURS, tag_keys=["team"]),
+        False,
+    ),
+    (
+        "mark an owned config rolled back",
+        Request("sagemaker:AddTags", CONFIG, {ROLLED_BACK_TAG: "1"}, OURS),
+        True,
+    ),
+    (
+        "mark an owned config rolled back with no retry annotation (empty value)",
+        Request("sagemaker:AddTags", CONFIG, {ROLLED_BACK_TAG: ""}, OURS),
+        True,
+    ),
+    (
+        "mark another cluster's config rolled back",
+        Request("sagemaker:AddTags", CONFIG, {ROLLED_BACK_TAG: "1"}, THEIRS),
+        False,
+    ),
+    (
+        "mark an untagged config rolled back",
+        Request("sagemaker:AddTags", CONFIG, {ROLLED_BACK_TAG: "1"}, {}),
+        False,
+    ),
+    (
+        "rewrite the revision tag of an owned config",
+        Request("sagemaker:AddTags", CONFIG, {"sagemaker-guardrails.dev/revision": "0badc0de"}, OURS),
+        False,
+    ),
+    (
+        "re-own an owned config alongside the mark",
+        Request(
+            "sagemaker:AddTags",
+            CONFIG,
+            {ROLLED_BACK_TAG: "1", "sagemaker-guardrails.dev/name": "payments"},
+            OURS,
+        ),
+        False,
+    ),
+    (
+        "put user tags on an owned config (only endpoints are retagged)",
+        Request("sagemaker:AddTags", CONFIG, {"team": "y"}, OURS),
+        False,
+    ),
+    (
+        "mark an owned endpoint rolled back (only configs carry the mark)",
+        Request("sagemaker:AddTags", ENDPOINT, {ROLLED_BACK_TAG: "1"}, OURS),
+        False,
+    ),
+    (
+        "mark an owned model rolled back",
+        Request("sagemaker:AddTags", MODEL, {ROLLED_BACK_TAG: "1"}, OURS),
+        False,
+    ),
+    (
+        "remove the mark of an owned config (it is never removed)",
+        Request("sagemaker:DeleteTags", CONFIG, resource_tags=OURS, tag_keys=[ROLLED_BACK_TAG]),
         False,
     ),
     ("tag an untagged endpoint for nobody", Request("sagemaker:AddTags", ENDPOINT, {"team": "y"}, {}), False),
@@ -396,3 +457,8 @@ def test_every_placeholder_is_documented() -> None:
     guide = (REPO / "docs" / "iam.md").read_text()
     for name in names:
         assert f"${{{name}}}" in guide or name in guide, f"docs/iam.md does not explain {name}"
+
+
+def test_the_mark_the_policy_allows_is_the_one_the_operator_writes() -> None:
+    assert ROLLED_BACK_TAG == TAG_ROLLED_BACK
+    assert ROLLED_BACK_TAG in POLICY.read_text()

@@ -129,6 +129,13 @@ class RollbackRecord(StatusModel):
     retry_token: str | None = Field(
         default=None, description="Retry annotation value when it rolled back; a new value retries."
     )
+    tagged_at: str | None = Field(
+        default=None,
+        description=(
+            "When the rollback was known to be recorded on the endpoint config's tags "
+            "(sagemaker-guardrails.dev/rolled-back), where it survives a lost status."
+        ),
+    )
 
 
 class HistoryEntry(StatusModel):

@@ -22,6 +22,7 @@ __all__ = [
     "Collect",
     "Decision",
     "Issue",
+    "MarkRolledBack",
     "Memory",
     "Nothing",
     "Prepare",
@@ -80,6 +81,19 @@ class SyncTags:
 
 
 @dataclass(frozen=True)
+class MarkRolledBack:
+    """Tag the rolled-back endpoint config ``config_name`` with ``sagemaker-guardrails.dev/rolled-back``.
+
+    ``value`` is the retry annotation's value the revision rolled back under, as a tag value
+    (:func:`~sagemaker_guardrails.core.marks.mark_value`). One AddTags call, made by the pass
+    after the one that recorded the rollback in status (see :mod:`.marks`).
+    """
+
+    config_name: str
+    value: str
+
+
+@dataclass(frozen=True)
 class Wait:
     pass
 
@@ -94,7 +108,7 @@ class Nothing:
     pass
 
 
-Action = Prepare | Issue | Adopt | Collect | SyncTags | Wait | Stall | Nothing
+Action = Prepare | Issue | Adopt | Collect | SyncTags | MarkRolledBack | Wait | Stall | Nothing
 
 
 @dataclass(frozen=True)

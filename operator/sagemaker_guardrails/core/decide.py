@@ -17,6 +17,9 @@ The actions form a closed set:
   config during a deployment to roll back, and deleting it early breaks that rollback).
 - :class:`SyncTags`: bring the endpoint's user tags to ``spec.tags`` (one AddTags or DeleteTags
   call, only once the endpoint is InService on the desired config; :mod:`.tagging`).
+- :class:`MarkRolledBack`: tag the rolled-back config with the rollback (one AddTags call on the
+  pass after the one that recorded the rollback in status), so that the memory survives a lost
+  status (:mod:`.marks`).
 - :class:`Wait`, :class:`Stall`, :class:`Nothing`: no SageMaker call.
 
 Rules that shape it (spec §9):
@@ -27,7 +30,9 @@ Rules that shape it (spec §9):
   revision is remembered with the retry annotation's value, and it is deployed again only when
   the spec yields another revision, the annotation gets a new value, or another revision has
   since been deployed successfully. A ``FailureReason`` that starts with "Request to service
-  failed" is an internal SageMaker error and is retried.
+  failed" is an internal SageMaker error and is retried. The memory is ``status.lastRollback``,
+  backed by a tag on the rolled-back config that the reconciler reads back before deploying a
+  revision the status knows no rollback of (:mod:`.marks`).
 - An endpoint tagged for another resource is never touched; an untagged one is adopted only
   with ``adoptExisting: true``. A pass that did not read the tags (``Observed.tags`` is ``None``)
   relies on the status's memory of having verified this very endpoint; without it, it waits.
@@ -42,7 +47,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sagemaker_guardrails.api.status import GuardedEndpointStatus, RollbackRecord
-from sagemaker_guardrails.core import naming, tagging
+from sagemaker_guardrails.core import marks, naming, tagging
 from sagemaker_guardrails.core.actions import (
     RETRY_ANNOTATION,
     RETRYABLE_PREFIX,
@@ -52,6 +57,7 @@ from sagemaker_guardrails.core.actions import (
     Collect,
     Decision,
     Issue,
+    MarkRolledBack,
     Memory,
     Nothing,
     Prepare,
@@ -72,6 +78,7 @@ __all__ = [
     "Collect",
     "Decision",
     "Issue",
+    "MarkRolledBack",
     "Memory",
     "Nothing",
     "Prepare",
@@ -113,6 +120,13 @@ def _rollback_record(resolution: Resolution | None, now: datetime) -> RollbackRe
         reason=resolution.reason,
         retry_token=resolution.pending.retry_token,
     )
+
+
+def _stall_or_mark(record: RollbackRecord, detected: RollbackRecord | None) -> Stall | MarkRolledBack:
+    """Stall on a blocking rollback; once it is in status, first put it on the config's tags."""
+    if detected is not None or record.tagged_at is not None or not record.config_name:
+        return Stall()
+    return MarkRolledBack(record.config_name, marks.mark_value(record.retry_token))
 
 
 def _expected_live(status: GuardedEndpointStatus, resolution: Resolution | None) -> str | None:
@@ -295,11 +309,10 @@ def _update_rollback_failed(
         f"instances. To recover, change the spec or set a new value on the annotation {RETRY_ANNOTATION}; "
         "the operator then calls UpdateEndpoint again."
     )
+    detected = _rollback_record(resolution, now)
+    action = _stall_or_mark(record, detected) if blocked and record is not None else Stall()
     return Decision(
-        Stall(),
-        Verdict.stalled(Reason.UPDATE_ROLLBACK_FAILED, message),
-        resolution,
-        rollback=_rollback_record(resolution, now),
+        action, Verdict.stalled(Reason.UPDATE_ROLLBACK_FAILED, message), resolution, rollback=detected
     )
 
 
@@ -321,7 +334,7 @@ def _settled(
         verdict = Verdict.stalled(
             Reason.ROLLED_BACK, _rolled_back_message(desired, record, endpoint.config_name)
         )
-        return Decision(Stall(), verdict, resolution, rollback=detected)
+        return Decision(_stall_or_mark(record, detected), verdict, resolution, rollback=detected)
     if detected is not None and retryable_reason(detected.reason):
         message = f"SageMaker reported an internal error ({detected.reason}); revision {desired.revision} is retried."
         return Decision(Wait(), Verdict.progressing(Reason.RETRYING, message), resolution, rollback=detected)

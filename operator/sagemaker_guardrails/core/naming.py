@@ -20,6 +20,10 @@ room for the hash; uniqueness comes from the hash, which covers the untruncated 
 Ownership: everything the operator creates carries the cluster id, namespace and name of the
 resource, and Models/EndpointConfigs also the revision. The operator deletes only what carries
 its own ownership tags, and never touches an endpoint tagged for another resource.
+
+One more tag, ``sagemaker-guardrails.dev/rolled-back``, is added to an endpoint config after
+SageMaker rolled its revision back: the memory of that rollback that survives a lost status
+(see :mod:`.marks`).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ TAG_CLUSTER = f"{TAG_PREFIX}cluster"
 TAG_NAMESPACE = f"{TAG_PREFIX}namespace"
 TAG_NAME = f"{TAG_PREFIX}name"
 TAG_REVISION = f"{TAG_PREFIX}revision"
+TAG_ROLLED_BACK = f"{TAG_PREFIX}rolled-back"
 OWNERSHIP_KEYS = (TAG_CLUSTER, TAG_NAMESPACE, TAG_NAME)
 
 # Budget of a config name: "<endpoint>-<revision>".

@@ -13,7 +13,17 @@ from datetime import datetime
 
 from sagemaker_guardrails.api.status import EndpointInfo, GuardedEndpointStatus, PendingCall, RevisionInfo
 from sagemaker_guardrails.core import naming, tagging
-from sagemaker_guardrails.core.actions import Adopt, Collect, Decision, Issue, Memory, Prepare, SyncTags, Wait
+from sagemaker_guardrails.core.actions import (
+    Adopt,
+    Collect,
+    Decision,
+    Issue,
+    MarkRolledBack,
+    Memory,
+    Prepare,
+    SyncTags,
+    Wait,
+)
 from sagemaker_guardrails.core.conditions import STALLED, Reason, Verdict, conditions, phase
 from sagemaker_guardrails.core.desired import Desired
 from sagemaker_guardrails.core.observed import Observed
@@ -150,6 +160,9 @@ def _apply_action(draft: Draft, decision: Decision, error: BaseException | None)
     if isinstance(action, Collect):
         kept = action.keep_configs
         draft.status.owned_configs = [c for c in draft.memory.status.owned_configs if c in kept]
+    last = draft.status.last_rollback
+    if isinstance(action, MarkRolledBack) and last is not None and last.config_name == action.config_name:
+        draft.status.last_rollback = last.model_copy(update={"tagged_at": iso(draft.now)})
     if isinstance(action, SyncTags):
         draft.event(
             "Normal",

@@ -12,6 +12,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sagemaker_guardrails.aws.ports import SageMakerPort
+from sagemaker_guardrails.core import marks
+from sagemaker_guardrails.core.actions import Memory
 from sagemaker_guardrails.core.conditions import Verdict
 from sagemaker_guardrails.core.decide import (
     Adopt,
@@ -19,14 +22,16 @@ from sagemaker_guardrails.core.decide import (
     Decision,
     Nothing,
     Prepare,
+    Stall,
     decide,
 )
 from sagemaker_guardrails.core.desired import Desired, build_desired, parse_spec
+from sagemaker_guardrails.core.observed import Observed
 from sagemaker_guardrails.core.report import Report, build, unobserved
 from sagemaker_guardrails.errors import Busy, InvalidSpec, OperatorError, Retryable
 from sagemaker_guardrails.reconciler.common import dump, identity_of, memory_of, observe_for
 from sagemaker_guardrails.reconciler.deletion import finalize
-from sagemaker_guardrails.reconciler.steps import execute
+from sagemaker_guardrails.reconciler.steps import config_tags, execute
 from sagemaker_guardrails.reconciler.types import Deps, Outcome, Resource
 
 __all__ = ["INTENT_REQUEUE_SECONDS", "reconcile"]
@@ -37,6 +42,8 @@ log = logging.getLogger(__name__)
 INTENT_REQUEUE_SECONDS = 0.5
 # After adoption the next pass starts deploying the spec.
 ADOPT_REQUEUE_SECONDS = 1.0
+# After a rollback is recorded in status, the next pass puts it on the config's tags.
+MARK_REQUEUE_SECONDS = 1.0
 
 
 def _requeue(decision: Decision | None, verdict: Verdict, error: Exception | None, deps: Deps) -> float:
@@ -50,6 +57,8 @@ def _requeue(decision: Decision | None, verdict: Verdict, error: Exception | Non
         return INTENT_REQUEUE_SECONDS
     if isinstance(action, Adopt):
         return ADOPT_REQUEUE_SECONDS
+    if isinstance(action, Stall) and decision is not None and decision.rollback is not None:
+        return MARK_REQUEUE_SECONDS
     if verdict.is_stalled or isinstance(action, Nothing | Collect):
         return deps.jittered(settings.settled_poll_seconds)
     return deps.jittered(settings.active_poll_seconds)
@@ -99,11 +108,11 @@ def reconcile(resource: Resource, deps: Deps, now: datetime) -> Outcome:
     port = deps.clients(desired.region).sagemaker
     try:
         observed = observe_for(port, desired, memory, now, deps)
+        memory, decision = _decide(port, desired, observed, memory, now)
     except Exception as exc:
         _log_unexpected(resource, exc)
         report = unobserved(memory=memory, desired=desired, error=exc, generation=generation, now=now)
         return outcome_of(report, None, exc, deps)
-    decision = decide(desired, observed, memory, now)
     error: Exception | None = None
     try:
         execute(decision.action, port, desired, observed)
@@ -120,6 +129,25 @@ def reconcile(resource: Resource, deps: Deps, now: datetime) -> Outcome:
         now=now,
     )
     return outcome_of(report, decision, error, deps)
+
+
+def _decide(
+    port: SageMakerPort, desired: Desired, observed: Observed, memory: Memory, now: datetime
+) -> tuple[Memory, Decision]:
+    """Decide; before deploying a revision the status knows no rollback of, ask its config's tags.
+
+    A rollback recalled from the tags (:mod:`sagemaker_guardrails.core.marks`) goes back into the
+    memory, so the decision is made, and the status written, as if it had never been lost.
+    """
+    decision = decide(desired, observed, memory, now)
+    if not marks.recall_due(decision, desired, memory):
+        return memory, decision
+    tags = config_tags(port, desired.config_name)
+    record = marks.recalled(desired, memory, observed.endpoint, tags, now)
+    if record is None:
+        return memory, decision
+    memory = marks.remembering(memory, record)
+    return memory, decide(desired, observed, memory, now)
 
 
 def _log_unexpected(resource: Resource, exc: Exception) -> None:

@@ -6,7 +6,9 @@ Every step is idempotent, so a pass that crashed half-way can simply be run agai
   they are ours and of this revision (a name taken by anything else is an error, never reused);
 - deletions treat ``NotFound`` as done;
 - nothing is deleted without a ``ListTags`` that names this resource as the owner;
-- a tag sync is one AddTags or one DeleteTags of user tags; applying it twice changes nothing.
+- a tag sync is one AddTags or one DeleteTags of user tags; applying it twice changes nothing;
+- marking a rolled-back config is one AddTags of ``sagemaker-guardrails.dev/rolled-back``; a config
+  that is gone has nothing left to mark.
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ from typing import Any
 
 from sagemaker_guardrails.aws.ports import EndpointConfigInfo, ModelInfo, ResourceSummary, SageMakerPort
 from sagemaker_guardrails.core import naming
-from sagemaker_guardrails.core.decide import Action, Adopt, Collect, Issue, Prepare, SyncTags
+from sagemaker_guardrails.core.decide import Action, Adopt, Collect, Issue, MarkRolledBack, Prepare, SyncTags
 from sagemaker_guardrails.core.desired import Desired
 from sagemaker_guardrails.core.observed import Observed
 from sagemaker_guardrails.core.resolve import CREATE
 from sagemaker_guardrails.errors import AlreadyExists, InvalidRequest, NotFound, Retryable
 
-__all__ = ["delete_leftovers", "execute"]
+__all__ = ["config_tags", "delete_leftovers", "execute"]
 
 
 def _ensure(
@@ -118,6 +120,25 @@ def delete_leftovers(port: SageMakerPort, endpoint_name: str, owner: naming.Owne
     return deleted
 
 
+def config_tags(port: SageMakerPort, name: str) -> Mapping[str, str] | None:
+    """The tags of endpoint config ``name`` (DescribeEndpointConfig omits them), ``None`` if it is gone."""
+    info = port.describe_endpoint_config(name)
+    if info is None:
+        return None
+    try:
+        return port.list_tags(info.arn)
+    except NotFound:
+        return None
+
+
+def mark_rolled_back(port: SageMakerPort, action: MarkRolledBack) -> None:
+    info = port.describe_endpoint_config(action.config_name)
+    if info is None:
+        return
+    with contextlib.suppress(NotFound):
+        port.add_tags(info.arn, {naming.TAG_ROLLED_BACK: action.value})
+
+
 def execute(action: Action, port: SageMakerPort, desired: Desired, observed: Observed) -> None:
     """Run the one mutating step of a pass (nothing for Wait/Stall/Nothing)."""
     if isinstance(action, Prepare):
@@ -132,6 +153,8 @@ def execute(action: Action, port: SageMakerPort, desired: Desired, observed: Obs
         port.add_tags(observed.endpoint.arn, dict(desired.endpoint_tags))
     elif isinstance(action, Collect):
         collect(port, desired, action.keep_configs, action.keep_revisions)
+    elif isinstance(action, MarkRolledBack):
+        mark_rolled_back(port, action)
     elif isinstance(action, SyncTags):
         assert observed.endpoint is not None
         if action.add:
