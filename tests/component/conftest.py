@@ -12,7 +12,7 @@ Fixtures (all usable from any module under tests/component):
   (``StrictOutputChecker``), so any test that uses this client also tests the wire format.
 - ``raw_sagemaker``: no client-side validation and no retries, to test what the server itself rejects.
 - ``endpoints``: ``EndpointKit`` (``.sagemaker``, ``.cloudwatch``, ``.admin``) to create models, configs and
-  endpoints and to watch a deployment.
+  endpoints and to watch a deployment, on the running clock (``.watch``) or stepping it (``.step``).
 - ``world``: ``tests.reconcilerkit.World`` (the real reconciler on this emulator) with the alarm ``ALARM``.
 
 The emulator never talks to AWS; the AWS_* variables of the machine are not read.
@@ -37,6 +37,10 @@ from tests.reconcilerkit import ALARM, World
 from sagemaker_guardrails.emulator import AdminClient, Emulator, EmulatorSettings
 
 EMULATOR_SPEED = 100.0
+# A clock that all but stands still (speed must be positive): tests that must see every phase drive it
+# with ``admin.advance`` (``EndpointKit.step``) instead of racing it.
+FROZEN = 0.001
+SETTLING = ("Creating", "Updating", "RollingBack", "Deleting")
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/SageMakerExecution"
@@ -247,10 +251,23 @@ class EndpointKit:
         while True:
             described = dict(self.sagemaker.describe_endpoint(EndpointName=name))
             seen.append(described)
-            if described["EndpointStatus"] not in ("Creating", "Updating", "RollingBack", "Deleting"):
+            if described["EndpointStatus"] not in SETTLING:
                 return seen
             assert time.monotonic() < deadline, f"{name} did not settle: {described['EndpointStatus']}"
             time.sleep(interval)
+
+    def step(self, name: str, seconds: float = 10.0, limit: int = 2000) -> list[dict[str, Any]]:
+        """Like ``watch``, but simulated time moves only by ``admin.advance(seconds)`` between two
+        DescribeEndpoint calls (configure a tiny ``speed`` first, see ``FROZEN``): every phase longer
+        than ``seconds`` is seen at least once however slow the machine is."""
+        seen: list[dict[str, Any]] = []
+        for _ in range(limit):
+            described = dict(self.sagemaker.describe_endpoint(EndpointName=name))
+            seen.append(described)
+            if described["EndpointStatus"] not in SETTLING:
+                return seen
+            self.admin.advance(seconds)
+        raise AssertionError(f"{name} did not settle within {limit} steps of {seconds}s")
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Conformance: the documented timeline of every deployment mode, observed through boto3 only.
 
-Each test runs a real UpdateEndpoint against the emulator and polls DescribeEndpoint until the endpoint
-settles. From what boto3 returns it checks the phase order (VariantStatus of the new fleet, then the
+Each test runs a real UpdateEndpoint against the emulator and calls DescribeEndpoint until the endpoint
+settles, moving the (otherwise frozen) clock ten simulated seconds between two calls, so that every phase
+is seen however loaded the machine is. From what boto3 returns it checks the phase order (VariantStatus of the new fleet, then the
 termination of the old one), each phase's simulated duration (differences between VariantStatus
 StartTimes, within a tolerance) and the fields DescribeEndpoint must show in that phase (spec 3.0-3.4).
 """
@@ -12,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from conftest import FROZEN
 
 pytestmark = pytest.mark.component
 
 TOLERANCE = 1.5  # simulated seconds
 TIMINGS = {
-    "speed": 150,
+    "speed": FROZEN,
     "provisioning_base_seconds": 60,
     "provisioning_seconds_per_instance": 20,
     "activation_seconds": 40,
@@ -137,7 +139,7 @@ def deploy(
     if deployment is not None:
         request["DeploymentConfig"] = deployment
     endpoints.sagemaker.update_endpoint(**request)
-    return endpoints.watch(endpoint), old, new
+    return endpoints.step(endpoint), old, new
 
 
 def test_all_at_once_bakes_for_the_termination_wait(endpoints: Any, admin: Any) -> None:
@@ -230,7 +232,7 @@ def test_create_launches_the_fleet_then_is_in_service(endpoints: Any, admin: Any
     endpoints.model("create-m")
     endpoints.config("create-c", "create-m", 3)
     sagemaker.create_endpoint(EndpointName="create", EndpointConfigName="create-c")
-    observed = endpoints.watch("create")
+    observed = endpoints.step("create")
     creating, final = observed[:-1], observed[-1]
     assert creating and all(d["EndpointStatus"] == "Creating" for d in creating)
     for described in creating:
