@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import REGION, StrictOutputChecker, make_client
+from conftest import FROZEN, REGION, StrictOutputChecker, make_client
 
 pytestmark = pytest.mark.component
 
@@ -120,7 +120,7 @@ def test_lists_filter_sort_and_page(endpoints: Any) -> None:
     assert [m["ModelName"] for m in rest["Models"]] == ["alpine"] and "NextToken" not in rest
     newest_first = [m["ModelName"] for m in sagemaker.list_models()["Models"]]
     assert newest_first == ["alpine", "gamma", "beta", "alpha"]
-    endpoints.admin.configure(speed=2000)
+    endpoints.admin.configure(speed=FROZEN)
     endpoints.endpoint("listed")
     sagemaker.create_endpoint(EndpointName="young", EndpointConfigName="listed-v1")
     creating = sagemaker.list_endpoints(StatusEquals="Creating")["Endpoints"]
@@ -159,10 +159,11 @@ def test_tags_on_every_resource_kind(endpoints: Any) -> None:
 
 def test_delete_endpoint_goes_through_deleting(endpoints: Any) -> None:
     sagemaker, admin = endpoints.sagemaker, endpoints.admin
-    admin.configure(speed=2000)
+    admin.configure(speed=FROZEN)
     endpoint, _ = endpoints.endpoint("gone")
     sagemaker.delete_endpoint(EndpointName=endpoint)
     assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "Deleting"
+    admin.advance(admin.settings()["deletion_seconds"])
     sagemaker.get_waiter("endpoint_deleted").wait(
         EndpointName=endpoint, WaiterConfig={"Delay": 0.05, "MaxAttempts": 100}
     )
@@ -171,7 +172,7 @@ def test_delete_endpoint_goes_through_deleting(endpoints: Any) -> None:
 
 def test_weights_and_capacities_scale_without_a_pending_deployment(endpoints: Any) -> None:
     sagemaker, admin = endpoints.sagemaker, endpoints.admin
-    admin.configure(speed=300, provisioning_base_seconds=60, provisioning_seconds_per_instance=30)
+    admin.configure(speed=FROZEN, provisioning_base_seconds=60, provisioning_seconds_per_instance=30)
     endpoint, _ = endpoints.endpoint("scaled")
     sagemaker.update_endpoint_weights_and_capacities(
         EndpointName=endpoint,
@@ -179,7 +180,7 @@ def test_weights_and_capacities_scale_without_a_pending_deployment(endpoints: An
             {"VariantName": "AllTraffic", "DesiredInstanceCount": 6, "DesiredWeight": 2.0}
         ],
     )
-    observed = endpoints.watch(endpoint)
+    observed = endpoints.step(endpoint)
     scaling = observed[0]
     assert scaling["EndpointStatus"] == "Updating" and "PendingDeploymentSummary" not in scaling
     variant = scaling["ProductionVariants"][0]
@@ -214,11 +215,13 @@ def test_retain_all_variant_properties(
     extra: dict[str, Any] = {"RetainAllVariantProperties": True} if retain else {}
     if exclude:
         extra["ExcludeRetainedVariantProperties"] = [{"VariantPropertyType": p} for p in exclude]
+    admin.configure(speed=FROZEN)
     sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName="retained-v2", **extra)
     pending = sagemaker.describe_endpoint(EndpointName=endpoint)["PendingDeploymentSummary"][
         "ProductionVariants"
     ][0]
     assert pending["DesiredInstanceCount"] == desired
+    admin.advance(3600)
     assert endpoints.watch(endpoint)[-1]["ProductionVariants"][0]["CurrentInstanceCount"] == desired
 
 
@@ -439,20 +442,22 @@ def test_the_timeline_lets_an_observer_measure_its_lag(endpoints: Any) -> None:
         speed=200,
         provisioning_base_seconds=40,
         provisioning_seconds_per_instance=10,
-        activation_seconds=40,
+        activation_seconds=300,  # 1.5 s of real time: no poll on a loaded machine misses it
         termination_seconds=40,
     )
     endpoint, _ = endpoints.endpoint("lag")
+    polls: list[tuple[float, float, str]] = [
+        (time.time(), time.time(), "InService")
+    ]  # (sent, answered, phase)
     sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName="lag-v2")
-    first_seen: dict[str, float] = {}
     while True:
+        sent = time.time()
         status = sagemaker.describe_endpoint(EndpointName=endpoint)
-        seen_at = time.time()
         pending = status.get("PendingDeploymentSummary") or {"ProductionVariants": [{}]}
         phase = (
             pending["ProductionVariants"][0].get("VariantStatus") or [{"Status": status["EndpointStatus"]}]
         )[0]["Status"]
-        first_seen.setdefault(phase, seen_at)
+        polls.append((sent, time.time(), phase))
         if status["EndpointStatus"] == "InService":
             break
         time.sleep(0.01)
@@ -460,8 +465,13 @@ def test_the_timeline_lets_an_observer_measure_its_lag(endpoints: Any) -> None:
     changes = {"Provisioning": "Creating", "ActivatingTraffic": "ActivatingTraffic", "Succeeded": "InService"}
     for event in events:
         if event["name"] in changes:
-            lag = first_seen[changes[event["name"]]] - event["wall_time"]
-            assert -0.005 <= lag < 0.5, f"{event['name']}: observer lag {lag:.3f}s"
+            first = next(i for i, p in enumerate(polls) if i and p[2] == changes[event["name"]])
+            missed_by, seen_by = polls[first - 1], polls[first]
+            lag = seen_by[1] - event["wall_time"]
+            assert lag >= -0.005, f"{event['name']}: seen {-lag:.3f}s before it became visible"
+            assert event["wall_time"] >= missed_by[0] - 0.005, (
+                f"{event['name']}: visible {missed_by[0] - event['wall_time']:.3f}s before a poll that missed it"
+            )
     by_name = {e["name"]: e for e in events}
     simulated = by_name["ActivatingTraffic"]["sim_time"] - by_name["Provisioning"]["sim_time"]
     real = by_name["ActivatingTraffic"]["wall_time"] - by_name["Provisioning"]["wall_time"]
