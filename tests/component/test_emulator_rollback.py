@@ -24,6 +24,9 @@ FAST = {
     "alarm_poll_seconds": 10,
 }
 ALARM = "endpoint-5xx"
+# A bake the tests act in: 4.5 s of real time at FAST's speed, long enough that an alarm set after the
+# bake was seen still lands in it; bakes before that one are skipped with admin.advance().
+HELD_BAKE = 1800
 ALARM_REASON = f"Deployment rolled back: alarm(s) {ALARM} in ALARM state"
 
 
@@ -80,6 +83,28 @@ def bake_status(described: dict[str, Any]) -> str | None:
     return statuses[0].get("Status")
 
 
+def bake_start(described: dict[str, Any]) -> float:
+    return float(
+        described["PendingDeploymentSummary"]["ProductionVariants"][0]["VariantStatus"][0][
+            "StartTime"
+        ].timestamp()
+    )
+
+
+def wait_for_bake(endpoints: Any, endpoint: str, number: int) -> float:
+    """Waits until the endpoint is in its ``number``-th bake (bakes of HELD_BAKE seconds), jumping over
+    the earlier ones; returns the simulated start of that bake."""
+    starts: list[float] = []
+    while len(starts) < number:
+        if starts:
+            endpoints.admin.advance(HELD_BAKE)
+        described = endpoints.wait(
+            endpoint, lambda d: bake_status(d) == "Baking" and bake_start(d) not in starts
+        )
+        starts.append(bake_start(described))
+    return starts[-1]
+
+
 def assert_rolled_back(described: dict[str, Any], old: str, reason: str, deployment: dict[str, Any]) -> None:
     assert described["EndpointStatus"] == "InService"
     assert described["EndpointConfigName"] == old
@@ -104,15 +129,11 @@ def test_an_alarm_during_a_bake_rolls_back_to_the_old_config(
     admin.configure(**FAST)
     create_alarm(cloudwatch)
     endpoint, old = endpoints.endpoint(kind.lower().replace("_", "-"))
-    deployment = policy(kind)
+    deployment = policy(kind, wait=HELD_BAKE, termination=HELD_BAKE, timeout=4 * HELD_BAKE + 3600)
     sagemaker.update_endpoint(
         EndpointName=endpoint, EndpointConfigName=f"{endpoint}-v2", DeploymentConfig=deployment
     )
-    bakes = 0
-    while bakes < bakes_before_trip:
-        endpoints.wait(endpoint, lambda d: bake_status(d) != "Baking")
-        endpoints.wait(endpoint, lambda d: bake_status(d) == "Baking")
-        bakes += 1
+    tripped_bake = wait_for_bake(endpoints, endpoint, bakes_before_trip)
     cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="5xx above 1%")
     observed = endpoints.watch(endpoint)
     assert_rolled_back(observed[-1], old, ALARM_REASON, deployment)
@@ -124,7 +145,8 @@ def test_an_alarm_during_a_bake_rolls_back_to_the_old_config(
     assert started["extra"] == {"alarms": [ALARM], "from_phase": "Baking"}
     assert [e["name"] for e in events if e["event"] == "outcome"] == ["Created", "RolledBack"]
     bake_started = [e for e in events if e["name"] == "Baking"][bakes_before_trip - 1]["sim_time"]
-    assert 0 <= started["sim_time"] - bake_started <= 120
+    assert bake_started == pytest.approx(tripped_bake, abs=0.01)
+    assert 0 <= started["sim_time"] - bake_started <= HELD_BAKE, "rolled back in the bake the alarm fired in"
     if kind != "ROLLING":
         torn_down = {
             d["PendingDeploymentSummary"]["ProductionVariants"][0]["VariantStatus"][0]["StatusMessage"]
@@ -177,18 +199,21 @@ def test_alarms_outside_bakes_count_only_when_the_whole_deployment_is_monitored(
             **FAST,
             "alarm_monitoring": monitoring,
             "provisioning_base_seconds": 400,
-            "activation_seconds": 200,
+            "activation_seconds": 1000,  # 2.5 s of real time to turn the alarm off before the bake
         }
     )
     create_alarm(cloudwatch)
     endpoint, _ = endpoints.endpoint(f"monitor-{monitoring}")
     sagemaker.update_endpoint(
-        EndpointName=endpoint, EndpointConfigName=f"{endpoint}-v2", DeploymentConfig=policy("CANARY")
+        EndpointName=endpoint,
+        EndpointConfigName=f"{endpoint}-v2",
+        DeploymentConfig=policy("CANARY", timeout=7200),
     )
     admin.hold_alarm(ALARM, "ALARM")
     endpoints.wait(endpoint, lambda d: bake_status(d) != "Creating" or d["EndpointStatus"] != "Updating")
     admin.release_alarm(ALARM)
     cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="recovered")
+    admin.advance(1000)
     final = endpoints.watch(endpoint)[-1]
     assert (final["EndpointConfigName"] == f"{endpoint}-v1") is rolled_back
     assert ("FailureReason" in final) is rolled_back
@@ -334,11 +359,11 @@ def test_a_failed_rolling_rollback_ends_in_update_rollback_failed_and_a_new_upda
     endpoint, _ = endpoints.endpoint("stuck")
     admin.fail_next_rollback(endpoint)
     sagemaker.update_endpoint(
-        EndpointName=endpoint, EndpointConfigName="stuck-v2", DeploymentConfig=policy("ROLLING")
+        EndpointName=endpoint,
+        EndpointConfigName="stuck-v2",
+        DeploymentConfig=policy("ROLLING", wait=HELD_BAKE, timeout=2 * HELD_BAKE + 3600),
     )
-    endpoints.wait(endpoint, lambda d: bake_status(d) == "Baking")
-    endpoints.wait(endpoint, lambda d: bake_status(d) != "Baking")
-    endpoints.wait(endpoint, lambda d: bake_status(d) == "Baking")
+    wait_for_bake(endpoints, endpoint, 2)
     admin.hold_alarm(ALARM, "ALARM")
     final = endpoints.watch(endpoint)[-1]
     assert final["EndpointStatus"] == "UpdateRollbackFailed"
