@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from conftest import FROZEN
 
 from sagemaker_guardrails import errors
 from sagemaker_guardrails.aws.clients import ClientFactory
@@ -111,7 +112,12 @@ def in_service(aws: AwsClients, endpoint: str, model: str = "fraud-m1", config: 
     )
 
 
-def test_create_describe_update_delete_round_trip(aws: AwsClients, metrics: Metrics) -> None:
+def test_create_describe_update_delete_round_trip(
+    aws: AwsClients, metrics: Metrics, emulator: Emulator
+) -> None:
+    """The clock stands still and is moved with advance(): Creating and Updating last as long as the
+    test needs them to, however slow the machine."""
+    emulator.admin.configure(speed=FROZEN)
     sm = aws.sagemaker
     model_arn = sm.create_model(model_request("fraud-m1", team="fraud"))
     config_arn = sm.create_endpoint_config(config_request("fraud-c1", "fraud-m1"))
@@ -132,6 +138,7 @@ def test_create_describe_update_delete_round_trip(aws: AwsClients, metrics: Metr
 
     first = sm.describe_endpoint("fraud")
     assert first is not None and first.arn == endpoint_arn and first.status is EndpointStatus.CREATING
+    emulator.admin.advance(3600)
     live = wait_until(
         lambda: sm.describe_endpoint("fraud"),
         lambda s: s is not None and s.status is EndpointStatus.IN_SERVICE,
@@ -160,6 +167,7 @@ def test_create_describe_update_delete_round_trip(aws: AwsClients, metrics: Metr
         sm.update_endpoint({"EndpointName": "fraud", "EndpointConfigName": "fraud-c1"})
     assert busy.value.code == "ValidationException" and busy.value.operation == "UpdateEndpoint"
 
+    emulator.admin.advance(3600)
     done = wait_until(
         lambda: sm.describe_endpoint("fraud"),
         lambda s: s is not None and s.status is EndpointStatus.IN_SERVICE,
@@ -167,6 +175,7 @@ def test_create_describe_update_delete_round_trip(aws: AwsClients, metrics: Metr
     assert done is not None and done.config_name == "fraud-c2" and done.pending is None
 
     sm.delete_endpoint("fraud")
+    emulator.admin.advance(3600)
     wait_until(lambda: sm.describe_endpoint("fraud"), lambda s: s is None)
     for config_name in ("fraud-c1", "fraud-c2"):
         sm.delete_endpoint_config(config_name)
