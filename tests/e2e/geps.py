@@ -23,8 +23,10 @@ from sagemaker_guardrails.devenv.stack import EmulatorProcess
 GROUP, VERSION, PLURAL = "sagemaker-guardrails.dev", "v1alpha1", "guardedendpoints"
 RETRY_ANNOTATION = "sagemaker-guardrails.dev/retry"
 # Simulated seconds of every bake in the tests: the emulator runs at 60x, so 2 s of real time,
-# longer than the operator's 1 s active poll so that every bake is seen at least once.
+# longer than the operator's 1 s active poll. A test that must see a bake, or act in one, asks for
+# HELD_BAKE_SECONDS (10 s of real time) and ends each bake with ``finish_bake`` once it has seen it.
 BAKE_SECONDS = 120
+HELD_BAKE_SECONDS = 600
 
 
 def condition(obj: dict[str, Any], kind: str) -> dict[str, Any] | None:
@@ -230,6 +232,18 @@ class Geps:
         return version
 
     # --- emulator ------------------------------------------------------------------------------------
+    def finish_bake(self, endpoint: str, number: int) -> bool:
+        """Ends the ``number``-th bake of the endpoint's deployments at once (``admin.advance``) if
+        SageMaker is still in that bake; False if it is not (or no longer) running."""
+        engine = next((r for r in self.admin.endpoints() if r["name"] == endpoint), {})
+        bakes = [e for e in self.admin.timeline(endpoint) if e["event"] == "phase" and e["name"] == "Baking"]
+        if engine.get("phase") != "Baking" or len(bakes) < number:
+            return False
+        if abs(bakes[number - 1]["sim_time"] - engine["phase_started"]) > 0.001:
+            return False
+        self.admin.advance(max(0.0, engine["phase_ends"] - self.admin.clock()["sim_time"]) + 1)
+        return True
+
     def calls(self, endpoint: str, operation: str | None = None) -> list[dict[str, Any]]:
         return self.admin.calls(endpoint=endpoint, operation=operation)
 

@@ -1,13 +1,17 @@
 """Create and update through the real operator process: each traffic-shifting policy of the
 examples goes through its stages and traffic steps, visible in status and Events, and ends Ready on
-the new revision with exactly one UpdateEndpoint sent to SageMaker."""
+the new revision with exactly one UpdateEndpoint sent to SageMaker.
+
+Every bake is long (10 s of real time) and ended with the emulator's clock once the operator has
+reported it, so a loaded machine whose operator polls late still sees every step."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
-from tests.e2e.geps import Geps, condition
+from tests.e2e.geps import HELD_BAKE_SECONDS, Geps, condition
 
 pytestmark = pytest.mark.e2e
 
@@ -66,15 +70,28 @@ POLICIES = [
 def test_update_goes_through_the_policy_steps_and_ends_ready_on_the_new_revision(
     geps: Geps, policy: Policy
 ) -> None:
-    manifest = geps.manifest(policy.example)
+    manifest = geps.manifest(policy.example, bake_seconds=HELD_BAKE_SECONDS)
+    for guardrail in manifest["spec"]["deployment"].values():
+        if "maximumExecutionTimeoutSeconds" in guardrail:
+            guardrail["maximumExecutionTimeoutSeconds"] = 4 * HELD_BAKE_SECONDS * len(policy.traffic_steps)
     name, endpoint = manifest["metadata"]["name"], manifest["spec"]["endpointName"]
     region = manifest["spec"].get("region", "us-east-1")
     geps.create(manifest)
     first = geps.wait_ready(name, 1, timeout=120)["status"]
 
+    def in_bake(number: int) -> Any:
+        def check(obj: dict[str, Any]) -> bool:
+            deployment = obj["status"].get("deployment") or {}
+            return deployment.get("stage") == "Baking" and deployment.get("step") == number
+
+        return check
+
     with geps.recording(name) as recorder:
         updated = geps.patch(name, geps.new_model_version(manifest, "v2"))
         assert updated["metadata"]["generation"] == 2
+        for number in range(1, len(policy.traffic_steps) + 1):
+            geps.wait(name, in_bake(number), f"the operator to report bake {number}", timeout=60)
+            geps.finish_bake(endpoint, number)
         final = geps.wait_ready(name, 2, timeout=150)
     status = final["status"]
 
