@@ -232,11 +232,15 @@ class Geps:
         return version
 
     # --- emulator ------------------------------------------------------------------------------------
+    def bakes(self, endpoint: str) -> list[dict[str, Any]]:
+        """The bakes SageMaker has started on the endpoint so far (timeline events, oldest first)."""
+        return [e for e in self.admin.timeline(endpoint) if e["event"] == "phase" and e["name"] == "Baking"]
+
     def finish_bake(self, endpoint: str, number: int) -> bool:
         """Ends the ``number``-th bake of the endpoint's deployments at once (``admin.advance``) if
         SageMaker is still in that bake; False if it is not (or no longer) running."""
         engine = next((r for r in self.admin.endpoints() if r["name"] == endpoint), {})
-        bakes = [e for e in self.admin.timeline(endpoint) if e["event"] == "phase" and e["name"] == "Baking"]
+        bakes = self.bakes(endpoint)
         if engine.get("phase") != "Baking" or len(bakes) < number:
             return False
         if abs(bakes[number - 1]["sim_time"] - engine["phase_started"]) > 0.001:
