@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from tests.e2e.e2e_support import REPO
+from tests.e2e.e2e_support import REPO, wait_for
 
 from sagemaker_guardrails.devenv.kube import Kubectl
 from sagemaker_guardrails.devenv.tools import find_tool
@@ -23,6 +23,13 @@ from sagemaker_guardrails.devenv.tools import find_tool
 CHART = REPO / "charts" / "sagemaker-guardrails"
 FIXTURE = Path(__file__).parent / "fixtures" / "operator-rbac.yaml"
 RBAC_KINDS = {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+# What the operator needs from its first second on; the API server's authorizer learns of new roles
+# and bindings through a watch, so a fresh binding can still answer 403 for a moment.
+NEEDED = (
+    "watch guardedendpoints.sagemaker-guardrails.dev -A",
+    "patch guardedendpoints.sagemaker-guardrails.dev/status -A",
+    "create events -n default",
+)
 
 
 def chart_has_rbac() -> bool:
@@ -69,4 +76,17 @@ def operator_kubeconfig(kubectl: Kubectl, namespace: str, release: str, path: Pa
     assert len(accounts) == 1, f"expected one ServiceAccount from the {source}, got {accounts}"
     assert any(o["kind"] in ("ClusterRoleBinding", "RoleBinding") for o in objects), source
     kubectl.apply(objects)
-    return kubectl.service_account_kubeconfig(namespace, accounts[0], path), source
+    kubeconfig = kubectl.service_account_kubeconfig(namespace, accounts[0], path)
+    wait_until_allowed(Kubectl(kubeconfig), NEEDED)
+    return kubeconfig, source
+
+
+def wait_until_allowed(identity: Kubectl, verbs: tuple[str, ...], timeout: float = 30.0) -> None:
+    """Waits until the API server's authorizer grants ``identity`` every one of ``verbs``."""
+
+    def denied() -> list[str]:
+        return [
+            v for v in verbs if identity.run("auth", "can-i", *v.split(), check=False).stdout.strip() != "yes"
+        ]
+
+    wait_for(lambda: not denied(), timeout, f"RBAC to allow {', '.join(verbs)}", interval=0.2)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from tests.e2e.rbac import wait_until_allowed
 
 from sagemaker_guardrails.devenv.controlplane import Cluster, ControlPlane
 from sagemaker_guardrails.devenv.kube import Kubectl, KubectlError
@@ -36,6 +37,7 @@ def test_service_account_token_is_authenticated_and_rbac_is_enforced(
         "subjects": [{"kind": "ServiceAccount", "name": "probe", "namespace": namespace}],
     }
     kubectl.apply([role, binding])
+    wait_until_allowed(sa, (f"list configmaps -n {namespace}",))
     assert sa.run("get", "configmaps", "-n", namespace).returncode == 0
 
 
