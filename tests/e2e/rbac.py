@@ -23,13 +23,6 @@ from sagemaker_guardrails.devenv.tools import find_tool
 CHART = REPO / "charts" / "sagemaker-guardrails"
 FIXTURE = Path(__file__).parent / "fixtures" / "operator-rbac.yaml"
 RBAC_KINDS = {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
-# What the operator needs from its first second on; the API server's authorizer learns of new roles
-# and bindings through a watch, so a fresh binding can still answer 403 for a moment.
-NEEDED = (
-    "watch guardedendpoints.sagemaker-guardrails.dev -A",
-    "patch guardedendpoints.sagemaker-guardrails.dev/status -A",
-    "create events -n default",
-)
 
 
 def chart_has_rbac() -> bool:
@@ -76,17 +69,42 @@ def operator_kubeconfig(kubectl: Kubectl, namespace: str, release: str, path: Pa
     assert len(accounts) == 1, f"expected one ServiceAccount from the {source}, got {accounts}"
     assert any(o["kind"] in ("ClusterRoleBinding", "RoleBinding") for o in objects), source
     kubectl.apply(objects)
-    kubeconfig = kubectl.service_account_kubeconfig(namespace, accounts[0], path)
-    wait_until_allowed(Kubectl(kubeconfig), NEEDED)
-    return kubeconfig, source
+    account = f"system:serviceaccount:{namespace}:{accounts[0]}"
+    wait_until_bound(kubectl, account, objects)
+    return kubectl.service_account_kubeconfig(namespace, accounts[0], path), source
 
 
-def wait_until_allowed(identity: Kubectl, verbs: tuple[str, ...], timeout: float = 30.0) -> None:
-    """Waits until the API server's authorizer grants ``identity`` every one of ``verbs``."""
-
-    def denied() -> list[str]:
-        return [
-            v for v in verbs if identity.run("auth", "can-i", *v.split(), check=False).stdout.strip() != "yes"
-        ]
-
-    wait_for(lambda: not denied(), timeout, f"RBAC to allow {', '.join(verbs)}", interval=0.2)
+def wait_until_bound(
+    kubectl: Kubectl, account: str, objects: list[dict[str, Any]], timeout: float = 30.0
+) -> None:
+    """Waits until the API server's authorizer grants ``account`` a rule of every role bound among
+    ``objects``: it learns of new roles and bindings through a watch, so a binding that was just
+    applied can still be denied for a moment."""
+    roles = {
+        (o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o
+        for o in objects
+        if o["kind"] in ("Role", "ClusterRole")
+    }
+    for binding in (o for o in objects if o["kind"] in ("RoleBinding", "ClusterRoleBinding")):
+        where = binding["metadata"].get("namespace")
+        ref = binding["roleRef"]
+        role = roles.get((ref["kind"], where if ref["kind"] == "Role" else None, ref["name"]))
+        rule = next(
+            (r for r in (role or {}).get("rules", []) if r.get("resources") and not r.get("resourceNames")),
+            None,
+        )
+        if rule is None:
+            continue
+        group = rule.get("apiGroups", [""])[0]
+        resource, _, sub = rule["resources"][0].partition("/")
+        resource = (f"{resource}.{group}" if group and group != "*" else resource) + (
+            f"/{sub}" if sub else ""
+        )
+        verb = rule["verbs"][0]
+        args = ["auth", "can-i", verb, resource, "--as", account, *(["-n", where] if where else [])]
+        wait_for(
+            lambda args=args: kubectl.run(*args, check=False).stdout.strip() == "yes",
+            timeout,
+            f"{binding['kind']} {binding['metadata']['name']} to let {account} {verb} {resource}",
+            interval=0.2,
+        )

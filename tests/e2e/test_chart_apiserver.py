@@ -21,6 +21,7 @@ import pytest
 import yaml
 from tests import chartkit
 from tests.chartkit import VALUE_SETS, WATCHED
+from tests.e2e.rbac import wait_until_bound
 
 from sagemaker_guardrails.devenv.controlplane import AssetsNotFoundError, Cluster, ControlPlane, find_assets
 from sagemaker_guardrails.devenv.kube import Kubectl
@@ -105,9 +106,12 @@ def applied_rbac(kubectl: Kubectl, crd: Path, peering_crds: None, namespace: str
         if o["kind"] in {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
     ]
     kubectl.apply(rbac)
-    account = chartkit.one(objects, "ServiceAccount")["metadata"]["name"]
+    account = (
+        f"system:serviceaccount:{namespace}:{chartkit.one(objects, 'ServiceAccount')['metadata']['name']}"
+    )
+    wait_until_bound(kubectl, account, rbac)
     yield {
-        "account": f"system:serviceaccount:{namespace}:{account}",
+        "account": account,
         "watched": values["operator"]["watchNamespaces"],
     }
     for obj in rbac:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.e2e.rbac import wait_until_allowed
+from tests.e2e.rbac import wait_until_bound
 
 from sagemaker_guardrails.devenv.controlplane import Cluster, ControlPlane
 from sagemaker_guardrails.devenv.kube import Kubectl, KubectlError
@@ -37,7 +37,7 @@ def test_service_account_token_is_authenticated_and_rbac_is_enforced(
         "subjects": [{"kind": "ServiceAccount", "name": "probe", "namespace": namespace}],
     }
     kubectl.apply([role, binding])
-    wait_until_allowed(sa, (f"list configmaps -n {namespace}",))
+    wait_until_bound(kubectl, f"system:serviceaccount:{namespace}:probe", [role, binding])
     assert sa.run("get", "configmaps", "-n", namespace).returncode == 0
 
 
