@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
+from conftest import EMULATOR_SPEED, FROZEN
 from tests import corekit
 from tests.reconcilerkit import IMAGE, World
 
@@ -126,8 +127,10 @@ def test_a_lost_response_after_sagemaker_accepted_the_update_does_not_repeat_it(
 
 
 def test_an_endpoint_config_not_yet_visible_is_retried_until_it_is(world: World) -> None:
-    world.admin.configure(config_read_delay_seconds=60)
+    world.admin.configure(config_read_delay_seconds=60, speed=FROZEN)
     gep = world.resource()
+    gep.until(lambda o: world.calls("CreateEndpoint", ok=False) != [])  # the clock stands still: refused
+    world.admin.configure(speed=EMULATOR_SPEED)
     gep.settle()
     assert gep.condition("Ready") == ("True", "InService")
     refused = world.calls("CreateEndpoint", ok=False)
