@@ -4,10 +4,10 @@ until SageMaker has deleted the endpoint, and the operator's models and configs 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
+from tests.e2e.e2e_support import wait_for
 from tests.e2e.geps import Geps
 
 pytestmark = pytest.mark.e2e
@@ -17,11 +17,13 @@ FINALIZER = "sagemaker-guardrails.dev/finalizer"
 
 @pytest.fixture
 def slow_endpoint_deletion(geps: Geps) -> Iterator[float]:
-    """SageMaker takes 10 real seconds to delete an endpoint, so the finalizer's hold is visible."""
+    """SageMaker takes an hour (a minute of real time) to delete an endpoint unless the test moves the
+    emulator's clock, so the finalizer's hold is visible however slow the machine; yields the
+    simulated seconds."""
     before = geps.admin.settings()["deletion_seconds"]
-    geps.admin.configure(deletion_seconds=600)
+    geps.admin.configure(deletion_seconds=3600)
     try:
-        yield 600 / geps.admin.clock()["speed"]
+        yield 3600.0
     finally:
         geps.admin.configure(deletion_seconds=before)
 
@@ -51,12 +53,18 @@ def test_delete_policy_deletes_the_endpoint_before_the_finalizer_is_removed(
     assert deleting["metadata"].get("deletionTimestamp")
     assert FINALIZER in deleting["metadata"]["finalizers"]
     assert geps.sagemaker().describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "Deleting"
-    time.sleep(slow_endpoint_deletion / 2)
+    seen = max(c["seq"] for c in geps.admin.calls())
+    wait_for(
+        lambda: len(geps.admin.calls(since=seen, endpoint=endpoint, operation="DescribeEndpoint")) >= 2,
+        30,
+        "the operator to look at the deleting endpoint twice more",
+    )
     held = geps.get(name)
     assert held is not None and FINALIZER in held["metadata"]["finalizers"], (
         "released before SageMaker finished"
     )
 
+    geps.admin.advance(slow_endpoint_deletion)
     geps.wait_gone(name, timeout=60)
     assert _gone(geps, endpoint)
     assert geps.mutations(endpoint)[-1] == "DeleteEndpoint"
