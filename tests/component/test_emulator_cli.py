@@ -100,6 +100,8 @@ def test_a_plain_boto3_script_walks_a_canary_and_an_alarm_rollback(
             str(ROOT / "examples" / "boto3_canary_walkthrough.py"),
             "--poll",
             "0.02",
+            "--wait",
+            "3000",  # a canary bake of 3 s of real time: the script trips its alarm in it on a loaded machine too
             "--cleanup",
         ],
         env=env,
@@ -111,7 +113,7 @@ def test_a_plain_boto3_script_walks_a_canary_and_an_alarm_rollback(
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert (
-        "Updating Baking: Baking for 300 seconds (WaitIntervalInSeconds) with traffic enabled on canary capacity of 1 instance(s)."
+        "Updating Baking: Baking for 3000 seconds (WaitIntervalInSeconds) with traffic enabled on canary capacity of 1 instance(s)."
         in out
     )
     assert "deployed: guardrails-walkthrough serves guardrails-walkthrough-v2" in out
