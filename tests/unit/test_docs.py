@@ -65,6 +65,7 @@ def test_relative_links_and_anchors_resolve(name: str) -> None:
             continue
         file, _, anchor = target.partition("#")
         path = ((DOCS / name).parent / file).resolve() if file else DOCS / name
+        assert path.is_relative_to(REPO), f"{name}: {target} points outside the repository"
         assert path.exists(), f"{name}: broken link {target}"
         if anchor:
             assert anchor in anchors(path), f"{name}: no heading #{anchor} in {path.name}"
