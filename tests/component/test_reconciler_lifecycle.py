@@ -17,6 +17,7 @@ from sagemaker_guardrails.core.desired import Identity
 pytestmark = pytest.mark.component
 
 IDENTITY = Identity("test-cluster", "ml", "fraud")
+HELD_BAKE = 600
 
 
 def desired_config(raw: dict[str, Any]) -> str:
@@ -71,10 +72,15 @@ def test_update_deploys_under_the_resources_policy(
     raw = corekit.spec(deployment=corekit.policy(strategy, wait=120, termination=80))
     gep = world.resource(raw)
     gep.settle()
-    new = corekit.spec(image=IMAGE.format(2), deployment=corekit.policy(strategy, wait=120, termination=80))
+    # Bakes of 6 s of real time, so that a pass on a loaded machine sees the first one; the rest of the
+    # deployment is then skipped with the emulator's clock.
+    held = corekit.policy(strategy, wait=HELD_BAKE, termination=HELD_BAKE)
+    new = corekit.spec(image=IMAGE.format(2), deployment=held)
     gep.apply(new)
     gep.until(lambda o: world.deploying())
     assert world.describe()["LastDeploymentConfig"] == corekit.desired(new).deployment_config
+    gep.until(lambda o: (gep.status.get("deployment") or {}).get("stage") == "Baking")
+    world.admin.advance(HELD_BAKE * (steps + 1))
     gep.settle()
     assert gep.condition("Ready") == ("True", "InService")
     assert world.describe()["EndpointConfigName"] == desired_config(new)
