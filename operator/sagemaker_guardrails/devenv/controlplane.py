@@ -39,7 +39,7 @@ from types import TracebackType
 from sagemaker_guardrails.devenv.kube import Kubectl, write_kubeconfig
 from sagemaker_guardrails.devenv.processes import (
     Process,
-    free_port,
+    free_ports,
     stop_children_on_termination,
     stop_recorded,
 )
@@ -148,7 +148,7 @@ class ControlPlane:
         assets = self.assets or find_assets()
         self.workdir.mkdir(parents=True, exist_ok=True)
         logs = self.workdir / "logs"
-        etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
+        etcd_port, peer_port, api_port = free_ports(3)
         etcd_url = f"http://127.0.0.1:{etcd_port}"
         peer_url = f"http://127.0.0.1:{peer_port}"
         self.etcd = Process(

@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from sagemaker_guardrails.devenv.processes import Process, free_port
+from sagemaker_guardrails.devenv.processes import Process, free_port, free_ports
 from sagemaker_guardrails.emulator.client import AdminClient
 
 REGION = "us-east-1"
@@ -108,14 +108,14 @@ class OperatorProcess:
         settings: Mapping[str, str] | None = None,
         name: str = "operator",
     ) -> None:
-        self.health_port = free_port()
+        self.health_port, metrics_port = free_ports(2)
         env = _clean_environment()
         env.update(aws_environment)
         env.update(
             {
                 "KUBECONFIG": str(kubeconfig),
                 "SAGEMAKER_GUARDRAILS_HEALTH_PORT": str(self.health_port),
-                "SAGEMAKER_GUARDRAILS_METRICS_PORT": str(free_port()),
+                "SAGEMAKER_GUARDRAILS_METRICS_PORT": str(metrics_port),
                 "PYTHONUNBUFFERED": "1",
             }
         )
