@@ -51,6 +51,7 @@ MUTATING = {
     "UpdateEndpoint",
     "DeleteEndpoint",
     "AddTags",
+    "DeleteTags",
 }
 DEFAULT_SETTLED_POLL = 300.0
 

@@ -11,6 +11,7 @@ import contextlib
 import json
 import math
 import os
+import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -74,9 +75,37 @@ def mib(kib: int) -> float:
     return kib / 1024
 
 
+def source_version() -> str:
+    """The commit the benchmark ran on (``+dirty`` with uncommitted changes), or ``unknown``."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", "operator"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
 def write_json(path: Path | None, data: Mapping[str, Any]) -> None:
+    """Writes ``data`` with the date, the machine's CPU count and the commit it ran on."""
     if path is not None:
-        path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+        stamped = {
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "cpus": os.cpu_count(),
+            "commit": source_version(),
+            **data,
+        }
+        path.write_text(json.dumps(stamped, indent=2, default=str) + "\n")
         print(f"results written to {path}")
 
 
