@@ -16,6 +16,7 @@ settling 1,000 creations, ~8 calls each, to about 27 minutes): that changes how 
 not how much memory each one holds.
 
     .venv/bin/python -m benchmarks.memory                    # 1,000 resources, ~4 min
+    .venv/bin/python -m benchmarks.memory --hold 420         # + a whole settled poll cycle, ~11 min
     .venv/bin/python -m benchmarks.memory --count 200        # quicker
 """
 
@@ -61,6 +62,15 @@ def _rss(pid: int) -> dict[str, float]:
     return {"rss_mib": mib(memory["VmRSS"]), "hwm_mib": mib(memory["VmHWM"]), "threads": memory["Threads"]}
 
 
+def _hold(stack: Stack, pid: int, seconds: float) -> None:
+    """Steady state for ``seconds``, with the RSS printed every minute."""
+    ends = time.monotonic() + seconds
+    while (left := ends - time.monotonic()) > 0:
+        time.sleep(min(60.0, left))
+        stack.check_alive()
+        print(f"  steady state: RSS {_rss(pid)['rss_mib']:.1f} MiB", flush=True)
+
+
 def measure(args: argparse.Namespace) -> int:
     stack = Stack(
         operator_settings={
@@ -94,21 +104,21 @@ def measure(args: argparse.Namespace) -> int:
             created = time.time() - began
             print(f"kubectl create of {args.count} resources took {created:.1f}s", flush=True)
             settled_at = stack.wait_ready(names, timeout=args.settle_timeout, interval=5.0)
-        settle = settled_at - began
-        settled = _rss(pid)
+            settle = settled_at - began
+            settled = _rss(pid)
+            print(
+                f"all {args.count} Ready {settle:.1f}s after the create began; "
+                f"RSS {settled['rss_mib']:.1f} MiB (peak {settled['hwm_mib']:.1f} MiB)",
+                flush=True,
+            )
+            calls = Counter(c["operation"] for c in stack.admin.calls() if c["wall_time"] >= began)
+            cpu_before, held = cpu_seconds(pid), time.time()
+            _hold(stack, pid, args.hold)
+            idle_cpu = (cpu_seconds(pid) - cpu_before) / (time.time() - held)
+            held_calls = Counter(c["operation"] for c in stack.admin.calls() if c["wall_time"] >= held)
+            after = _rss(pid)
+            total_cpu = cpu_seconds(pid)
         peak_sampled = max((kib for _, kib in sampler.samples), default=0)
-        print(
-            f"all {args.count} Ready {settle:.1f}s after the create began; "
-            f"RSS {settled['rss_mib']:.1f} MiB (peak {settled['hwm_mib']:.1f} MiB)",
-            flush=True,
-        )
-        calls = Counter(c["operation"] for c in stack.admin.calls() if c["wall_time"] >= began)
-        cpu_before, held = cpu_seconds(pid), time.time()
-        time.sleep(args.hold)
-        stack.check_alive()
-        idle_cpu = (cpu_seconds(pid) - cpu_before) / (time.time() - held)
-        after = _rss(pid)
-        total_cpu = cpu_seconds(pid)
     per_object_kib = (after["rss_mib"] - baseline["rss_mib"]) * 1024 / args.count
     worst = max(after["hwm_mib"], settled["hwm_mib"])
     worst_mb = worst * 1.048576
@@ -127,6 +137,7 @@ def measure(args: argparse.Namespace) -> int:
     print(f"time to settle all:              {settle:7.1f} s (kubectl create {created:.1f} s)")
     print(f"AWS calls while settling:        {sum(calls.values())} ({dict(sorted(calls.items()))})")
     print(f"operator CPU at steady state:    {100 * idle_cpu:7.1f} % of a core (total CPU {total_cpu:.0f} s)")
+    print(f"AWS calls at steady state:       {dict(sorted(held_calls.items()))} in {args.hold:g}s")
     results.update(
         baseline=baseline,
         settled=settled,
@@ -137,6 +148,8 @@ def measure(args: argparse.Namespace) -> int:
         create_seconds=created,
         aws_calls=dict(calls),
         steady_cpu_percent=100 * idle_cpu,
+        steady_aws_calls=dict(held_calls),
+        hold_seconds=args.hold,
         rss_samples=[(round(t - began, 1), kib) for t, kib in sampler.samples],
     )
     write_json(args.json, results)
