@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import FROZEN
 
 pytestmark = pytest.mark.component
 
@@ -197,24 +198,23 @@ def test_alarms_outside_bakes_count_only_when_the_whole_deployment_is_monitored(
     admin.configure(
         **{
             **FAST,
+            "speed": FROZEN,  # the clock moves only with advance(): the alarm is in ALARM exactly until the bake
             "alarm_monitoring": monitoring,
             "provisioning_base_seconds": 400,
-            "activation_seconds": 1000,  # 2.5 s of real time to turn the alarm off before the bake
+            "activation_seconds": 200,
         }
     )
     create_alarm(cloudwatch)
     endpoint, _ = endpoints.endpoint(f"monitor-{monitoring}")
     sagemaker.update_endpoint(
-        EndpointName=endpoint,
-        EndpointConfigName=f"{endpoint}-v2",
-        DeploymentConfig=policy("CANARY", timeout=7200),
+        EndpointName=endpoint, EndpointConfigName=f"{endpoint}-v2", DeploymentConfig=policy("CANARY")
     )
     admin.hold_alarm(ALARM, "ALARM")
-    endpoints.wait(endpoint, lambda d: bake_status(d) != "Creating" or d["EndpointStatus"] != "Updating")
+    admin.advance(400 + 4 * 20 + 100)  # through provisioning, halfway through the canary's activation
+    assert bake_status(sagemaker.describe_endpoint(EndpointName=endpoint)) != "Baking"
     admin.release_alarm(ALARM)
     cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="recovered")
-    admin.advance(1000)
-    final = endpoints.watch(endpoint)[-1]
+    final = endpoints.step(endpoint)[-1]
     assert (final["EndpointConfigName"] == f"{endpoint}-v1") is rolled_back
     assert ("FailureReason" in final) is rolled_back
 
