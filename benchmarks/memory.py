@@ -12,7 +12,7 @@ timers cost is measured too.
 
 Poll intervals are the defaults (15 s active, 300 s settled). The AWS rate limit is raised to
 ``--rate-limit`` calls per second (default 50; the product default is 5, which alone would stretch
-settling 1,000 creations, ~8 calls each, to about 27 minutes): that changes how fast they settle,
+settling 1,000 creations, 7 calls each, to about 23 minutes): that changes how fast they settle,
 not how much memory each one holds.
 
     .venv/bin/python -m benchmarks.memory                    # 1,000 resources, ~4 min
