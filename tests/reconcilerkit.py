@@ -48,6 +48,9 @@ FAST_TIMINGS = {
 ENDPOINT = "fraud-detector"
 ALARM = "fraud-5xx"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:{}"
+# A bake of 6 s of real time at the component emulator's speed: long enough that a pass on a loaded
+# machine sees it; tests skip the rest of a deployment with the emulator clock (admin.advance).
+HELD_BAKE = 600
 MUTATING = (
     "CreateModel",
     "CreateEndpointConfig",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from tests import corekit
-from tests.reconcilerkit import ENDPOINT, IMAGE, World
+from tests.reconcilerkit import ENDPOINT, HELD_BAKE, IMAGE, World
 
 from sagemaker_guardrails.core import naming
 from sagemaker_guardrails.core.desired import Identity
@@ -17,7 +17,6 @@ from sagemaker_guardrails.core.desired import Identity
 pytestmark = pytest.mark.component
 
 IDENTITY = Identity("test-cluster", "ml", "fraud")
-HELD_BAKE = 600
 
 
 def desired_config(raw: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from tests import corekit
-from tests.reconcilerkit import ALARM, ENDPOINT, IMAGE, World
+from tests.reconcilerkit import ALARM, ENDPOINT, HELD_BAKE, IMAGE, World
 
 from sagemaker_guardrails.core.decide import RETRY_ANNOTATION
 
@@ -105,8 +105,10 @@ def test_a_provisioning_failure_rolls_back_and_is_recorded(world: World) -> None
 def test_update_rollback_failed_is_stalled_and_recovers_on_retry(world: World) -> None:
     gep = world.resource(corekit.spec(strategy="Rolling"))
     gep.settle()
-    gep.apply(corekit.spec(strategy="Rolling", image=IMAGE.format(2)))
-    # The rollback has something to relaunch (and can fail) only once old instances are gone.
+    held = corekit.policy("Rolling", wait=HELD_BAKE)
+    gep.apply(corekit.spec(image=IMAGE.format(2), deployment=held))
+    # The rollback has something to relaunch (and can fail) only once old instances are gone; the
+    # batches bake long enough that the alarm lands in the deployment however slow the machine is.
     gep.until(lambda o: gep.status.get("deployment", {}).get("step", 0) >= 2)
     world.admin.fail_next_rollback(ENDPOINT)
     world.admin.hold_alarm(ALARM, "ALARM")
@@ -121,6 +123,8 @@ def test_update_rollback_failed_is_stalled_and_recovers_on_retry(world: World) -
     assert len(world.calls("UpdateEndpoint")) == 1
     world.admin.hold_alarm(ALARM, "OK")
     gep.annotate(RETRY_ANNOTATION, "after-fixing-it")
+    gep.until(lambda o: world.deploying())
+    world.admin.advance(HELD_BAKE * 5)
     gep.settle()
     assert gep.condition("Ready") == ("True", "InService")
     assert world.describe()["EndpointStatus"] == "InService"
