@@ -64,6 +64,7 @@ class _ObjectState:
     lock: threading.Lock = field(default_factory=threading.Lock)
     due_at: float = 0.0
     last_status: dict[str, Any] | None = None
+    forgotten: bool = False
 
 
 @dataclass
@@ -85,8 +86,12 @@ class Runtime:
             return self._objects.setdefault(uid, _ObjectState())
 
     def forget(self, uid: str) -> None:
+        """Drops a deleted object; a pass still in flight for it publishes no phase afterwards."""
         with self._objects_lock:
-            self._objects.pop(uid, None)
+            state = self._objects.pop(uid, None)
+        if state is not None:
+            with state.lock:
+                state.forgotten = True
         self.metrics.set_phase(uid, None)
 
 
@@ -181,6 +186,9 @@ def _locked_pass(
     for key, value in changes.items():
         patch.status[key] = value
     state.last_status = dict(outcome.status)
+    if not state.forgotten:
+        phase = outcome.status.get("phase")
+        runtime.metrics.set_phase(_uid(body), str(phase) if phase else None)
     retry = _retry_for(outcome.error, runtime.settings)
     state.due_at = runtime.clock() + next_delay(outcome.requeue_after, retry, runtime.settings, runtime.rng)
     return outcome
@@ -197,8 +205,6 @@ def _publish(runtime: Runtime, body: kopf.Body, outcome: Outcome, logger: kopf.L
             runtime.metrics.deployment_finished(
                 transition.strategy, transition.outcome, transition.duration_seconds
             )
-    phase = outcome.status.get("phase")
-    runtime.metrics.set_phase(_uid(body), str(phase) if phase else None)
     if outcome.error is not None:
         logger.warning("Pass ended with %s: %s", type(outcome.error).__name__, outcome.error)
 

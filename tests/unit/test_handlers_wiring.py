@@ -359,3 +359,18 @@ def test_delete_retries_slowly_after_a_terminal_error() -> None:
     with pytest.raises(kopf.TemporaryError) as info:
         on_delete(body=body(), patch=kopf.Patch(), memo=runtime, logger=LOG)
     assert info.value.delay == 300
+
+
+def test_a_pass_in_flight_when_the_object_is_forgotten_publishes_no_phase() -> None:
+    script = Script(Outcome(status={"phase": "InService"}))
+    runtime, _ = make_runtime(script)
+    forgetting = threading.Thread(target=runtime.forget, args=("u-1",))
+
+    def delete_meanwhile() -> None:
+        forgetting.start()
+        forgetting.join(timeout=1)  # forget waits for the pass's lock; without that it would finish here
+
+    script.during = delete_meanwhile
+    on_timer(body=body(), patch=kopf.Patch(), memo=runtime, logger=LOG)
+    forgetting.join()
+    assert sample(runtime, "resources", phase="InService") == 0
