@@ -105,12 +105,16 @@ def next_delay(
 ) -> float:
     """Seconds until the next pass.
 
-    ``requeue_after`` comes from the reconciler, already jittered; it is taken as is. A retry
-    after an error and the settled fallback (no ``requeue_after``) are jittered here: retries and
-    busy polls *downwards* (never later than asked, so the status lags SageMaker by at most one
-    active interval), settled polls both ways (the mean stays at ``settled_poll_seconds``).
+    ``requeue_after`` comes from the reconciler, already jittered. A busy poll (at most one active
+    interval) is asked for half a timer tick early, because the timer runs a due pass up to half a
+    tick late: so a busy endpoint is looked at again within one active interval, and the status
+    lags SageMaker by at most that interval plus one pass. A retry after an error and the settled
+    fallback (no ``requeue_after``) are jittered here: retries *downwards* (never later than
+    asked), settled polls both ways (the mean stays at ``settled_poll_seconds``).
     """
     if retry is None and requeue_after is not None:
+        if requeue_after <= settings.active_poll_seconds:
+            return max(0.0, requeue_after - timer_tick(settings) / 2)
         return max(0.0, requeue_after)
     delay = retry if retry is not None else settings.settled_poll_seconds
     jitter = settings.poll_jitter

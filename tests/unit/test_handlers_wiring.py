@@ -120,6 +120,27 @@ def test_next_delay_takes_the_reconcilers_requeue_as_is() -> None:
     assert next_delay(-1.0, None, s, random.Random(1)) == 0.0
 
 
+def test_next_delay_asks_for_a_busy_poll_half_a_tick_early() -> None:
+    s = Settings(active_poll_seconds=15)
+    tick = timer_tick(s)
+    assert next_delay(15.0, None, s, random.Random(1)) == 15.0 - tick / 2
+    assert next_delay(12.5, None, s, random.Random(1)) == 12.5 - tick / 2
+    assert next_delay(0.5, None, s, random.Random(1)) == 0.0
+
+
+def test_a_busy_poll_is_due_within_one_active_interval_of_the_last_pass() -> None:
+    script = Script(Outcome(status={}, requeue_after=15), Outcome(status={}, requeue_after=15))
+    runtime, clock = make_runtime(script, active_poll_seconds=15)
+    on_change(body=body(), patch=kopf.Patch(), memo=runtime, logger=LOG)
+    tick = timer_tick(runtime.settings)
+    clock.now += 15 - tick - 0.01  # the last tick that is still too early ...
+    on_timer(body=body(), patch=kopf.Patch(), memo=runtime, logger=LOG)
+    assert len(script.seen) == 1
+    clock.now += tick  # ... so the next one, still within 15 s of the first pass, runs it
+    on_timer(body=body(), patch=kopf.Patch(), memo=runtime, logger=LOG)
+    assert len(script.seen) == 2
+
+
 def test_next_delay_jitters_retries_down_and_settled_both_ways() -> None:
     s = Settings(active_poll_seconds=15, settled_poll_seconds=300, poll_jitter=0.2)
     rng = random.Random(3)

@@ -61,5 +61,10 @@ class Deps:
     rng: random.Random = field(default_factory=random.Random)
 
     def jittered(self, seconds: float) -> float:
+        """``seconds`` spread by ``poll_jitter``: busy polls (up to one active interval) only
+        downwards, so a deployment is never looked at later than asked; longer waits both ways,
+        so their mean stays at the setting."""
         spread = self.settings.poll_jitter
+        if seconds <= self.settings.active_poll_seconds:
+            return seconds * self.rng.uniform(1 - spread, 1)
         return seconds * self.rng.uniform(1 - spread, 1 + spread)
