@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv lint typecheck contracts unit component e2e test demo crd control-plane tools clean
+.PHONY: venv lint typecheck contracts unit component e2e test demo bench crd control-plane tools clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ test: lint typecheck contracts
 
 demo: venv
 	KUBEBUILDER_ASSETS="$$(bash hack/control-plane/build.sh | tail -n 1)" $(VENV)/bin/sagemaker-guardrails demo $(DEMO_ARGS)
+
+# Benchmarks print figures (docs/benchmarks.md); about 4 minutes each, not part of `make test`.
+bench: venv
+	export KUBEBUILDER_ASSETS="$$(bash hack/control-plane/build.sh | tail -n 1)"; \
+	$(PY) -m benchmarks.status_lag && $(PY) -m benchmarks.describe_rate && $(PY) -m benchmarks.memory
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
