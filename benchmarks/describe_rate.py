@@ -1,7 +1,8 @@
 """Steady-state AWS calls per endpoint, and mutating calls after a restart and after a crash.
 
-Targets (the architecture's, see docs/benchmarks.md): at most ~12 DescribeEndpoint calls per endpoint per hour when settled
-(the ACK controller makes ~120), and no duplicate mutating call after a crash or restart.
+Targets (the architecture's, see docs/benchmarks.md): at most ~12 DescribeEndpoint calls per
+endpoint per hour when settled (the ACK controller makes ~120), and no duplicate mutating call
+after a crash or restart.
 
 Real processes (kube-apiserver + etcd, the emulator, ``sagemaker-guardrails run``). ``--endpoints``
 GuardedEndpoints are created and left to settle (InService), then the emulator's call log is read for
