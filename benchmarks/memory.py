@@ -88,8 +88,8 @@ def measure(args: argparse.Namespace) -> int:
         manifest["spec"]["deployment"].pop("autoRollback", None)
         manifests.append(manifest)
     print(
-        f"memory: {args.count} GuardedEndpoints, rate limit {args.rate_limit:g}/s, max_workers {args.max_workers}, "
-        f"emulator at {args.speed:g}x, default poll intervals",
+        f"memory: {args.count} GuardedEndpoints, rate limit {args.rate_limit:g}/s, "
+        f"max_workers {args.max_workers}, emulator at {args.speed:g}x, default poll intervals",
         flush=True,
     )
     results: dict[str, Any] = {"benchmark": "memory", "count": args.count, "rate_limit": args.rate_limit}
@@ -126,7 +126,8 @@ def measure(args: argparse.Namespace) -> int:
     print(f"\nRSS at rest (0 resources):       {baseline['rss_mib']:7.1f} MiB")
     print(f"RSS when all {args.count} were Ready: {settled['rss_mib']:7.1f} MiB")
     print(
-        f"RSS after {args.hold:g}s steady state:  {after['rss_mib']:7.1f} MiB ({after['threads']:.0f} threads)"
+        f"RSS after {args.hold:g}s steady state:  {after['rss_mib']:7.1f} MiB "
+        f"({after['threads']:.0f} threads)"
     )
     print(f"peak RSS (VmHWM):                {worst:7.1f} MiB (sampled max {mib(peak_sampled):.1f} MiB)")
     print(f"per resource:                    {per_object_kib:7.1f} KiB")

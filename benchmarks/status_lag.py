@@ -262,8 +262,8 @@ def report(args: argparse.Namespace, *, poll: float, phase: int, run: Run) -> in
     for kind, figures in reactions.items():
         call = "CreateEndpoint" if kind == "create" else "UpdateEndpoint"
         print(
-            f"{kind}: resource written -> {call} accepted: p50 {figures['p50']:.2f}s max {figures['max']:.2f}s "
-            f"(n={figures['n']:.0f})"
+            f"{kind}: resource written -> {call} accepted: p50 {figures['p50']:.2f}s "
+            f"max {figures['max']:.2f}s (n={figures['n']:.0f})"
         )
     gaps = run.gaps()
     describes = sum(len(times) for times in run.polls.values()) / max(len(run.polls), 1)
