@@ -272,8 +272,7 @@ def report(args: argparse.Namespace, *, poll: float, phase: int, run: Run) -> in
         tick = max(0.5, min(5.0, poll / 5))
         print(
             f"gap between two DescribeEndpoint on one endpoint while busy: p50 {percentile(gaps, 0.5):.2f}s "
-            f"max {max(gaps):.2f}s (schedule: {poll:g}s x [{1 - args.jitter:g}, {1 + args.jitter:g}] "
-            f"checked on a {tick:g}s timer tick)"
+            f"max {max(gaps):.2f}s (active poll {poll:g}s, jitter {args.jitter:g}, timer tick {tick:g}s)"
         )
     write_json(
         args.json,
