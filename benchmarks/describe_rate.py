@@ -33,7 +33,7 @@ import time
 from collections import Counter, defaultdict
 from typing import Any
 
-from benchmarks.figures import common_arguments, cpu_seconds, percentile, write_json
+from benchmarks.figures import common_arguments, cpu_seconds, percentile, positive_int, write_json
 from benchmarks.harness import (
     MeasurementError,
     Stack,
@@ -61,7 +61,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.describe_rate", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--endpoints", type=int, default=20, help="GuardedEndpoints (default 20)")
+    parser.add_argument("--endpoints", type=positive_int, default=20, help="GuardedEndpoints (default 20)")
     parser.add_argument(
         "--settled-poll",
         type=float,

@@ -109,6 +109,14 @@ def write_json(path: Path | None, data: Mapping[str, Any]) -> None:
         print(f"results written to {path}")
 
 
+def positive_int(text: str) -> int:
+    """An ``argparse`` type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--keep-logs", action="store_true", help="print where the process logs are kept")

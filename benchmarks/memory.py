@@ -28,7 +28,15 @@ import time
 from collections import Counter
 from typing import Any
 
-from benchmarks.figures import MemorySampler, common_arguments, cpu_seconds, mib, proc_memory, write_json
+from benchmarks.figures import (
+    MemorySampler,
+    common_arguments,
+    cpu_seconds,
+    mib,
+    positive_int,
+    proc_memory,
+    write_json,
+)
 from benchmarks.harness import Stack, canary_manifest, run_benchmark
 
 TARGET_MB = 250.0
@@ -36,7 +44,7 @@ TARGET_MB = 250.0
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.memory", description=__doc__.split("\n")[0])
-    parser.add_argument("--count", type=int, default=1000, help="GuardedEndpoints (default 1000)")
+    parser.add_argument("--count", type=positive_int, default=1000, help="GuardedEndpoints (default 1000)")
     parser.add_argument(
         "--rate-limit",
         type=float,

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.figures import common_arguments, percentile, write_json
+from benchmarks.figures import common_arguments, percentile, positive_int, write_json
 from benchmarks.harness import (
     MeasurementError,
     Stack,
@@ -151,7 +151,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--rate-limit", type=float, help="operator rate_limit_per_second (default: the operator's, 5)"
     )
-    parser.add_argument("--endpoints", type=int, default=5, help="GuardedEndpoints deployed side by side")
+    parser.add_argument(
+        "--endpoints", type=positive_int, default=5, help="GuardedEndpoints deployed side by side"
+    )
     parser.add_argument(
         "--phase-seconds",
         type=int,
