@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import threading
 from collections import Counter as _Tally
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
-__all__ = ["DEPLOYMENT_OUTCOMES", "PREFIX", "RECONCILE_OUTCOMES", "Metrics", "MetricsServer"]
+__all__ = ["DEPLOYMENT_OUTCOMES", "PREFIX", "RECONCILE_OUTCOMES", "LoopFigures", "Metrics", "MetricsServer"]
 
 PREFIX = "sagemaker_guardrails_"
 RECONCILE_OUTCOMES = ("ok", "requeued", "error", "stalled")
@@ -27,6 +31,66 @@ DEPLOYMENT_OUTCOMES = ("Started", "Succeeded", "RolledBack", "Failed")
 # Guarded deployments take minutes to hours (MaximumExecutionTimeout is up to 8 h).
 _DEPLOYMENT_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 43200)
 _RECONCILE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class _QueueStats(Protocol):
+    @property
+    def keys(self) -> int: ...
+    @property
+    def due(self) -> int: ...
+    @property
+    def processing(self) -> int: ...
+    @property
+    def oldest_overdue_seconds(self) -> float: ...
+
+
+class _Queue(Protocol):
+    def stats(self) -> _QueueStats: ...
+
+
+class LoopFigures(Protocol):
+    """What the reconcile loop shows the metrics at scrape time (``loop.Controller`` is one)."""
+
+    @property
+    def queue(self) -> _Queue: ...
+
+    def phase_ages(self) -> dict[str, float]: ...
+
+
+class _LoopCollector(Collector):
+    """Queue figures read from the loop when Prometheus scrapes, never pushed per pass."""
+
+    def __init__(self) -> None:
+        self.loop: LoopFigures | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        if self.loop is None:
+            return
+        stats = self.loop.queue.stats()
+        yield GaugeMetricFamily(
+            f"{PREFIX}reconcile_queue_depth", "Keys due now and waiting for a worker.", value=stats.due
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}reconcile_queue_keys",
+            "Keys in the reconcile queue (waiting, due or in progress).",
+            value=stats.keys,
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}reconcile_queue_in_progress", "Passes running now.", value=stats.processing
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}reconcile_queue_oldest_overdue_seconds",
+            "How long the most overdue key has been due without a worker taking it.",
+            value=stats.oldest_overdue_seconds,
+        )
+        ages = GaugeMetricFamily(
+            f"{PREFIX}seconds_since_last_pass",
+            "Per phase, seconds since the least recently reconciled resource's last confirmed pass.",
+            labels=["phase"],
+        )
+        for phase, age in sorted(self.loop.phase_ages().items()):
+            ages.add_metric([phase], age)
+        yield ages
 
 
 class Metrics:
@@ -69,6 +133,27 @@ class Metrics:
         self.resources = Gauge(f"{PREFIX}resources", "GuardedEndpoints by phase.", ["phase"], registry=r)
         self.info = Gauge(f"{PREFIX}operator_info", "Operator build information.", ["version"], registry=r)
         self.info.labels(version=version).set(1)
+        self.status_write_failures = Counter(
+            f"{PREFIX}status_write_failures_total",
+            "Status writes the API server refused or that failed, by the API's reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.kube_request_failures = Counter(
+            f"{PREFIX}kube_request_failures_total",
+            "Other Kubernetes API requests that failed (metadata, finalizer, get, list, event).",
+            ["request", "reason"],
+            registry=r,
+        )
+        self.pass_exceptions = Counter(
+            f"{PREFIX}reconcile_exceptions_total",
+            "Passes that raised an unexpected exception (logged with its traceback and retried).",
+            ["exception"],
+            registry=r,
+        )
+        self.leader = Gauge(f"{PREFIX}leader", "1 while this replica reconciles, 0 on standby.", registry=r)
+        self._loop = _LoopCollector()
+        self.registry.register(self._loop)
         self._phases: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -81,6 +166,19 @@ class Metrics:
             raise ValueError(f"unknown reconcile outcome {outcome!r}")
         self.reconciles.labels(outcome=outcome).inc()
         self.reconcile_duration.observe(duration_seconds)
+
+    def status_write_failed(self, reason: str) -> None:
+        self.status_write_failures.labels(reason=reason or "Unknown").inc()
+
+    def kube_request_failed(self, request: str, reason: str) -> None:
+        self.kube_request_failures.labels(request=request, reason=reason or "Unknown").inc()
+
+    def pass_failed(self, exception: str) -> None:
+        self.pass_exceptions.labels(exception=exception).inc()
+
+    def watch_loop(self, loop: LoopFigures) -> None:
+        """Export the queue figures of ``loop`` (read at scrape time)."""
+        self._loop.loop = loop
 
     def deployment_started(self, strategy: str) -> None:
         self.deployments.labels(strategy=strategy, outcome="Started").inc()

@@ -69,9 +69,47 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    peering_name: str | None = Field(default=None, description="kopf peering object; None = standalone.")
-    priority: int | None = Field(default=None, description="Peering priority; None = random.")
-    max_workers: int = Field(default=20, ge=1, description="Threads for sync handlers (and AWS pools).")
+    max_workers: int = Field(default=20, ge=1, description="Reconcile worker threads (and AWS pools).")
+
+    leader_election: bool = Field(
+        default=False, description="Elect one reconciling replica through a Lease (for several replicas)."
+    )
+    leader_election_namespace: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "leader_election_namespace", f"{ENV_PREFIX}LEADER_ELECTION_NAMESPACE", "POD_NAMESPACE"
+        ),
+        description="Namespace of the Lease; default: the pod's namespace (POD_NAMESPACE), else 'default'.",
+    )
+    leader_election_lease_name: str = Field(
+        default="sagemaker-guardrails", min_length=1, description="Name of the Lease."
+    )
+    lease_duration_seconds: float = Field(default=15.0, gt=0, description="How long a Lease holds unrenewed.")
+    lease_renew_deadline_seconds: float = Field(
+        default=10.0, gt=0, description="A leader that cannot renew for this long stops."
+    )
+    lease_retry_period_seconds: float = Field(default=2.0, gt=0, description="How often the Lease is tried.")
+
+    liveness_stall_factor: float = Field(
+        default=4.0,
+        gt=0,
+        description="/healthz fails when no pass finished for this many active polls while keys are overdue.",
+    )
+    pass_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="/healthz fails when one pass runs longer than this."
+    )
+    error_backoff_base_seconds: float = Field(
+        default=1.0, gt=0, description="First retry after a failed pass or write; doubles per failure."
+    )
+    error_backoff_max_seconds: float = Field(
+        default=15.0, gt=0, description="Cap of the retry backoff (keep it at most the active poll)."
+    )
+    resync_seconds: float = Field(
+        default=600.0, gt=0, description="How often every GuardedEndpoint is listed again (safety net)."
+    )
+    kube_request_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Timeout of one Kubernetes API request."
+    )
 
     @field_validator("watch_namespaces", mode="before")
     @classmethod
@@ -85,7 +123,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
-    @field_validator("peering_name", mode="before")
+    @field_validator("leader_election_namespace", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
