@@ -50,7 +50,7 @@ class CloudWatchAdapter:
     def _alarms(self, names: list[str]) -> Iterator[Mapping[str, Any]]:
         """The metric and composite alarms of one ``DescribeAlarms`` (every page) for at most 100 names."""
         pages = guarded_pages(
-            self._limiter,
+            self._limiter.lane("DescribeAlarms"),
             self._timeout,
             "DescribeAlarms",
             lambda more: self._client.describe_alarms(

@@ -3,21 +3,57 @@
 SageMaker publishes no TPS figure for its control plane; its quotas are per account and region,
 and AWS's advice is to back off. botocore's ``standard`` retry mode backs off *after* being
 throttled; this bucket keeps the operator from getting there in the first place, however many
-handler threads poll at once. A call that cannot get a token within its timeout fails as
+worker threads poll at once. A call that cannot get a token within its timeout fails as
 :class:`~sagemaker_guardrails.errors.Throttled`, which slows the resource down and never fails it.
+
+Mutating calls go first. A bucket has two lanes over the same tokens: reads (``Describe*``,
+``List*``: the polls) and writes (everything else: ``Create*``, ``Update*``, ``Delete*``,
+``AddTags``, ...). While a write waits for a token, no read takes one; the write gets the next
+token, whatever number of reads were waiting before it arrived. A thousand resources polled after
+a restart therefore never hold back the one deployment a user just asked for. Reads cannot be
+starved for long in practice: writes are bounded by what users change, polls are not. Callers
+pick the lane with :meth:`TokenBucket.lane` (by operation name) or :attr:`TokenBucket.writes`.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["RegionLimiters", "TokenBucket"]
+__all__ = ["RegionLimiters", "TokenBucket", "is_mutating"]
+
+_READ_PREFIXES = ("Describe", "List")
+_MIN_WAIT = 0.001
+
+
+def is_mutating(operation: str) -> bool:
+    """Whether an AWS operation (``"UpdateEndpoint"``) goes in the write lane: anything not Describe/List."""
+    return not operation.startswith(_READ_PREFIXES)
+
+
+class _Shared:
+    """What the two lanes of one bucket share, guarded by one lock; each lane waits on its own
+    condition of it, so that a write can be woken without waking every read."""
+
+    __slots__ = ("lock", "read_cond", "stamp", "tokens", "write_cond", "writers")
+
+    def __init__(self, tokens: float, stamp: float) -> None:
+        self.lock = threading.Lock()
+        self.read_cond = threading.Condition(self.lock)
+        self.write_cond = threading.Condition(self.lock)
+        self.tokens = tokens
+        self.stamp = stamp
+        self.writers = 0  # write-lane callers waiting for a token
 
 
 class TokenBucket:
-    """``rate`` tokens per second, at most ``burst`` saved up; starts full."""
+    """``rate`` tokens per second, at most ``burst`` saved up; starts full.
+
+    The bucket itself is its read lane; :attr:`writes` is the write lane over the same tokens
+    (see the module docstring). Both have the same interface.
+    """
 
     def __init__(self, rate: float, burst: int, *, clock: Callable[[], float] = time.monotonic) -> None:
         if rate <= 0:
@@ -26,48 +62,93 @@ class TokenBucket:
             raise ValueError("burst must be at least 1")
         self.rate = float(rate)
         self.burst = int(burst)
+        self.mutating = False
         self._clock = clock
-        self._tokens = float(burst)
-        self._stamp = clock()
-        self._cond = threading.Condition(threading.Lock())
+        self._shared = _Shared(float(burst), clock())
+        self._lanes: dict[bool, TokenBucket] = {}
+        writes = copy.copy(self)  # shares _shared and _lanes
+        writes.mutating = True
+        self._lanes.update({False: self, True: writes})
+
+    # -- lanes ------------------------------------------------------------------------------------
+
+    @property
+    def reads(self) -> TokenBucket:
+        """The read lane (polls): waits while any write waits."""
+        return self._lanes[False]
+
+    @property
+    def writes(self) -> TokenBucket:
+        """The write lane: served before every waiting read."""
+        return self._lanes[True]
+
+    def lane(self, operation: str) -> TokenBucket:
+        """The lane of an AWS operation, by name (:func:`is_mutating`)."""
+        return self._lanes[is_mutating(operation)]
+
+    # -- tokens -----------------------------------------------------------------------------------
 
     def _refill(self) -> None:
+        shared = self._shared
         now = self._clock()
-        elapsed = max(0.0, now - self._stamp)
-        self._stamp = now
-        self._tokens = min(float(self.burst), self._tokens + elapsed * self.rate)
-
-    def try_acquire(self) -> float:
-        """Take a token if one is there and return 0; otherwise return the seconds until one is."""
-        with self._cond:
-            return self._take()
+        elapsed = max(0.0, now - shared.stamp)
+        shared.stamp = now
+        shared.tokens = min(float(self.burst), shared.tokens + elapsed * self.rate)
 
     def _take(self) -> float:
+        """Take a token (0) or return the seconds until this lane could have one; lock held."""
+        shared = self._shared
         self._refill()
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        ahead = 0 if self.mutating else shared.writers
+        if ahead:
+            if shared.tokens >= 1.0:
+                shared.write_cond.notify_all()  # a waiting write may sleep on an older estimate
+            return max(_MIN_WAIT, (ahead + 1.0 - shared.tokens) / self.rate)
+        if shared.tokens >= 1.0:
+            shared.tokens -= 1.0
             return 0.0
-        return (1.0 - self._tokens) / self.rate
+        return (1.0 - shared.tokens) / self.rate
+
+    def try_acquire(self) -> float:
+        """Take a token if this lane may have one now and return 0; otherwise the seconds to wait."""
+        with self._shared.lock:
+            return self._take()
 
     def acquire(self, timeout: float | None = None) -> bool:
         """Block until a token is taken (True); False as soon as none can be had within ``timeout``."""
+        shared = self._shared
         deadline = None if timeout is None else self._clock() + timeout
-        with self._cond:
-            while True:
-                wait = self._take()
-                if wait == 0.0:
-                    return True
-                if deadline is not None and deadline - self._clock() < wait:
-                    # Tokens only arrive at ``rate``: none can be ours before the deadline.
-                    return False
-                self._cond.wait(wait)
+        cond = shared.write_cond if self.mutating else shared.read_cond
+        with shared.lock:
+            if self.mutating:
+                shared.writers += 1
+            try:
+                while True:
+                    wait = self._take()
+                    if wait == 0.0:
+                        return True
+                    if deadline is not None and deadline - self._clock() < wait:
+                        # Tokens only arrive at ``rate``: none can be ours before the deadline.
+                        return False
+                    cond.wait(wait)
+            finally:
+                if self.mutating:
+                    shared.writers -= 1
+                    if not shared.writers:
+                        shared.read_cond.notify_all()  # reads held back by the writes look again
 
     @property
     def available(self) -> float:
         """Tokens available now (for tests and diagnostics)."""
-        with self._cond:
+        with self._shared.lock:
             self._refill()
-            return self._tokens
+            return self._shared.tokens
+
+    @property
+    def waiting_writes(self) -> int:
+        """Write-lane callers waiting for a token now (for tests and diagnostics)."""
+        with self._shared.lock:
+            return self._shared.writers
 
 
 class RegionLimiters:

@@ -2,7 +2,8 @@
 
 Each method makes one kind of SageMaker call through ``self._client.<operation>(...)`` (by
 attribute, so a test can read the IAM actions the operator needs straight off this file), takes
-a token from the region's shared bucket first, and turns every botocore exception into the
+a token from the region's shared bucket first (Describe*/List* in its read lane, every mutating
+call in its write lane, which is served first), and turns every botocore exception into the
 operator's taxonomy through :func:`~sagemaker_guardrails.aws.translate.translate`.
 
 SageMaker details handled here rather than in the reconciler:
@@ -49,7 +50,7 @@ class SageMakerAdapter:
         self._timeout = acquire_timeout
 
     def _call(self, operation: str) -> AbstractContextManager[None]:
-        return guarded_call(self._limiter, self._timeout, operation)
+        return guarded_call(self._limiter.lane(operation), self._timeout, operation)
 
     # -- describe ------------------------------------------------------------------------------
 
@@ -132,7 +133,7 @@ class SageMakerAdapter:
     def _pages(
         self, operation: str, fetch: Callable[[dict[str, Any]], Mapping[str, Any]]
     ) -> Iterator[Mapping[str, Any]]:
-        return guarded_pages(self._limiter, self._timeout, operation, fetch)
+        return guarded_pages(self._limiter.lane(operation), self._timeout, operation, fetch)
 
     def list_tags(self, arn: str) -> dict[str, str]:
         pages = self._pages(
