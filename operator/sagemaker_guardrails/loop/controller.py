@@ -336,6 +336,10 @@ class Controller:
             stored = call()
         except KubeError as exc:
             self._count_failure(what, exc)
+            # Whether it landed is unknown (a lost response) or the object moved on (a conflict):
+            # the next pass reads the stored object instead of the cache.
+            with self._cache_lock:
+                self._cache.pop(key, None)
             raise
         self._remember(stored)
         return stored
