@@ -29,6 +29,7 @@ CRD_NAME = "guardedendpoints.sagemaker-guardrails.dev"
 VALUE_SETS: dict[str, dict[str, Any]] = {
     "default": {},
     "ha": {"replicaCount": 3, "podDisruptionBudget": {"enabled": True}},
+    "elected": {"leaderElection": {"enabled": True}},
     "namespaced": {"operator": {"watchNamespaces": WATCHED}},
     "namespaced-ha": {"replicaCount": 2, "operator": {"watchNamespaces": WATCHED}},
     "full": {
@@ -40,8 +41,13 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             "defaultRegion": "eu-west-1",
             "logFormat": "text",
             "logLevel": "DEBUG",
-            "priority": 100,
             "extraEnv": [{"name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional"}],
+        },
+        "leaderElection": {
+            "leaseName": "guardrails-leader",
+            "leaseDurationSeconds": 20,
+            "renewDeadlineSeconds": 15,
+            "retryPeriodSeconds": 3,
         },
         "serviceAccount": {
             "irsaRoleArn": "arn:aws:iam::123456789012:role/sagemaker-guardrails",

@@ -93,7 +93,8 @@ def emulator(stack_dir: Path) -> Iterator[EmulatorProcess]:
 
 @pytest.fixture(scope="session")
 def operator_identity(kubectl: Kubectl, crd: Path, stack_dir: Path) -> Path:
-    """Kubeconfig of the operator's ServiceAccount, bound by the chart's RBAC."""
+    """Kubeconfig of the operator's ServiceAccount, bound by the chart's RBAC for one standalone
+    replica (the operator process runs --standalone: no Lease rights, none needed)."""
     release = f"sgr-e2e-{secrets.token_hex(3)}"
     kubeconfig, _ = operator_kubeconfig(
         kubectl, f"{release}-system", release, stack_dir / "operator.kubeconfig"

@@ -3,9 +3,12 @@
 ``helm template`` renders the chart's ServiceAccount, ClusterRole(s), Role(s) and bindings for a
 release in the operator's namespace; those objects are applied unchanged and the operator runs with
 a TokenRequest token of that ServiceAccount, so every e2e test also proves that the shipped rules
-suffice (a missing verb shows up as a 403 in the operator log and a test that times out). Until the
-chart renders RBAC, the rules of tests/e2e/fixtures/operator-rbac.yaml (written from the shared
-contract) stand in.
+suffice (a missing verb shows up as a 403 in the operator log and a test that times out).
+
+The e2e operator is one process run ``--standalone`` (:class:`~sagemaker_guardrails.devenv.stack.
+OperatorProcess`), so the chart is rendered with its one-replica defaults, which is also without
+leader election: no Lease rights, exactly what that operator uses. Should the chart ever render no
+RBAC, the rules of tests/e2e/fixtures/operator-rbac.yaml (the same verbs) stand in.
 """
 
 from __future__ import annotations
@@ -31,12 +34,16 @@ def chart_has_rbac() -> bool:
 
 
 def render_chart_rbac(namespace: str, release: str) -> list[dict[str, Any]]:
+    """The chart's RBAC for one standalone replica (the defaults, said explicitly)."""
     rendered = subprocess.run(
-        [str(find_tool("helm")), "template", release, str(CHART), "--namespace", namespace],
+        [
+            str(find_tool("helm")), "template", release, str(CHART), "--namespace", namespace,
+            "--set", "replicaCount=1", "--set", "leaderElection.enabled=false",
+        ],
         capture_output=True,
         text=True,
         check=True,
-    ).stdout
+    ).stdout  # fmt: skip
     return [doc for doc in yaml.safe_load_all(rendered) if doc and doc.get("kind") in RBAC_KINDS]
 
 
@@ -97,14 +104,14 @@ def wait_until_bound(
             continue
         group = rule.get("apiGroups", [""])[0]
         resource, _, sub = rule["resources"][0].partition("/")
-        resource = (f"{resource}.{group}" if group and group != "*" else resource) + (
-            f"/{sub}" if sub else ""
-        )
+        resource = f"{resource}.{group}" if group and group != "*" else resource
         verb = rule["verbs"][0]
-        args = ["auth", "can-i", verb, resource, "--as", account, *(["-n", where] if where else [])]
+        # A subresource goes in --subresource: "TYPE/NAME" would ask about an object of that name.
+        args = ["auth", "can-i", verb, resource, *([f"--subresource={sub}"] if sub else [])]
+        args += ["--as", account, *(["-n", where] if where else [])]
         wait_for(
             lambda args=args: kubectl.run(*args, check=False).stdout.strip() == "yes",
             timeout,
-            f"{binding['kind']} {binding['metadata']['name']} to let {account} {verb} {resource}",
+            f"{binding['kind']} {binding['metadata']['name']} to let {account} {verb} {rule['resources'][0]}",
             interval=0.2,
         )

@@ -228,22 +228,22 @@ def run_until(
 
 
 # A create takes 3 status writes (intent, CreateEndpoint issued, InService) and an update 4.
-STEPS = [("create", i) for i in range(3)] + [("update", i) for i in range(4)]
+STEPS = [(f, "create", i) for f in ("refuse", "lose") for i in range(3)] + [
+    (f, "update", i) for f in ("refuse", "lose") for i in range(4)
+]
 
 
-@pytest.mark.parametrize("fault", ["refuse", "lose"])
-@pytest.mark.parametrize(("phase", "index"), STEPS, ids=[f"{p}-{i}" for p, i in STEPS])
+@pytest.mark.parametrize("case", STEPS, ids=["-".join(map(str, c)) for c in STEPS])
 def test_a_call_is_made_only_on_a_record_the_api_server_holds(
     api_client: k8s.ApiClient,
     custom: k8s.CustomObjectsApi,
     emulator: Emulator,
     namespace: str,
-    fault: str,
-    phase: str,
-    index: int,
+    case: tuple[str, str, int],
 ) -> None:
     """The ``index``-th status write of a create or an update is refused, or lands with its response
     lost; every pass still reasons from the stored status, and each call is made exactly once."""
+    fault, phase, index = case
     name = f"wal-{fault}-{phase}-{index}"
     custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, manifest(name))
     kube = FaultyKube(KubeApi(api_client))

@@ -5,8 +5,12 @@ container is configured through the operator's real settings and command line.""
 from __future__ import annotations
 
 import filecmp
+import json
 import os
+import urllib.error
+import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jsonschema
@@ -18,6 +22,7 @@ from tests.chartkit import NAMESPACE, RELEASE, VALUE_SETS, WATCHED, one, only, r
 
 from sagemaker_guardrails.__main__ import parse_args, settings_from_args
 from sagemaker_guardrails.cli import SUBCOMMANDS
+from sagemaker_guardrails.loop.health import serve_health
 from sagemaker_guardrails.settings import ENV_PREFIX, Settings
 
 pytestmark = pytest.mark.unit
@@ -26,10 +31,11 @@ FULLNAME = f"{RELEASE}-sagemaker-guardrails"
 # The chart's kubeVersion floor and the newest schema kubernetes-validate ships.
 K8S_VERSIONS = ("1.29", "1.37")
 # Custom resources the chart renders; kubernetes-validate has no schema for them.
-CUSTOM_GROUPS = {"monitoring.coreos.com", "kopf.dev"}
+CUSTOM_GROUPS = {"monitoring.coreos.com"}
 PROMETHEUS_OPERATOR_CRDS = chartkit.REPO / "tests" / "fixtures" / "prometheus-operator"
 
-# What `helm template` renders per value set (the chart's crds/ folder is not part of it).
+# What `helm template` renders per value set (the chart's crds/ folder is not part of it). With
+# leader election, one Role + RoleBinding for the Lease in the release namespace.
 EXPECTED_KINDS: dict[str, dict[str, int]] = {
     "default": {
         "ServiceAccount": 1,
@@ -42,11 +48,20 @@ EXPECTED_KINDS: dict[str, dict[str, int]] = {
         "ServiceAccount": 1,
         "ClusterRole": 1,
         "ClusterRoleBinding": 1,
+        "Role": 1,
+        "RoleBinding": 1,
         "Service": 1,
         "Deployment": 1,
         "PodDisruptionBudget": 1,
-        "CustomResourceDefinition": 2,
-        "ClusterKopfPeering": 1,
+    },
+    "elected": {
+        "ServiceAccount": 1,
+        "ClusterRole": 1,
+        "ClusterRoleBinding": 1,
+        "Role": 1,
+        "RoleBinding": 1,
+        "Service": 1,
+        "Deployment": 1,
     },
     "namespaced": {
         "ServiceAccount": 1,
@@ -61,22 +76,20 @@ EXPECTED_KINDS: dict[str, dict[str, int]] = {
         "ServiceAccount": 1,
         "ClusterRole": 1,
         "ClusterRoleBinding": 1,
-        "Role": 2,
-        "RoleBinding": 2,
+        "Role": 3,
+        "RoleBinding": 3,
         "Service": 1,
         "Deployment": 1,
-        "CustomResourceDefinition": 2,
-        "KopfPeering": 2,
     },
     "full": {
         "ServiceAccount": 1,
         "ClusterRole": 1,
         "ClusterRoleBinding": 1,
+        "Role": 1,
+        "RoleBinding": 1,
         "Service": 1,
         "Deployment": 1,
         "PodDisruptionBudget": 1,
-        "CustomResourceDefinition": 2,
-        "ClusterKopfPeering": 1,
         "ServiceMonitor": 1,
         "PrometheusRule": 1,
         "ConfigMap": 1,
@@ -97,6 +110,13 @@ def container(objects: list[dict[str, Any]]) -> dict[str, Any]:
 
 def env_of(objects: list[dict[str, Any]]) -> dict[str, str]:
     return {e["name"]: e["value"] for e in container(objects)["env"] if "value" in e}
+
+
+def elects(name: str) -> bool:
+    """Whether the value set runs leader election: leaderElection.enabled, else replicaCount > 1."""
+    values = VALUE_SETS[name]
+    enabled = values.get("leaderElection", {}).get("enabled")
+    return bool(values.get("replicaCount", 1) > 1 if enabled is None else enabled)
 
 
 @pytest.mark.parametrize("name", sorted(VALUE_SETS))
@@ -120,17 +140,13 @@ def _crd_schema(crd_file: Path, kind: str) -> dict[str, Any]:
     raise LookupError(kind)
 
 
-def _validate_custom(obj: dict[str, Any], peering_crds: list[dict[str, Any]]) -> None:
+def _validate_custom(obj: dict[str, Any]) -> None:
     """Custom resources: kubernetes-validate only knows built-in kinds, so these are checked
     against the OpenAPI schema of their own CRD."""
     kind = obj["kind"]
-    if kind in ("ServiceMonitor", "PrometheusRule"):
-        schema = _crd_schema(PROMETHEUS_OPERATOR_CRDS / f"monitoring.coreos.com_{kind.lower()}s.yaml", kind)
-    elif kind in ("KopfPeering", "ClusterKopfPeering"):
-        (crd,) = [c for c in peering_crds if c["spec"]["names"]["kind"] == kind]
-        schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-    else:
+    if kind not in ("ServiceMonitor", "PrometheusRule"):
         raise AssertionError(f"no schema known for the custom resource kind {kind}")
+    schema = _crd_schema(PROMETHEUS_OPERATOR_CRDS / f"monitoring.coreos.com_{kind.lower()}s.yaml", kind)
     envelope = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}}
     root = {**schema, "properties": {**envelope, **schema.get("properties", {})}}
     jsonschema.Draft7Validator(_closed(root)).validate(obj)
@@ -155,11 +171,10 @@ def test_manifests_validate_against_the_kubernetes_schemas(
     rendered: dict[str, list[dict[str, Any]]], version: str
 ) -> None:
     for name, objects in rendered.items():
-        peering_crds = only(objects, "CustomResourceDefinition")
         for obj in objects:
             where = f"{name}: {obj['kind']}/{obj['metadata']['name']}"
             if obj["apiVersion"].split("/")[0] in CUSTOM_GROUPS:
-                _validate_custom(obj, peering_crds)
+                _validate_custom(obj)
                 continue
             try:
                 kubernetes_validate.validate(obj, version, strict=True)
@@ -171,7 +186,7 @@ def test_custom_resource_validation_can_fail() -> None:
     monitor = one(render(VALUE_SETS["full"]), "ServiceMonitor")
     monitor["spec"]["endpoints"][0]["scheme"] = "gopher"
     with pytest.raises(jsonschema.ValidationError, match="gopher"):
-        _validate_custom(monitor, [])
+        _validate_custom(monitor)
 
 
 def test_chart_crds_are_an_exact_copy_of_the_top_level_crds() -> None:
@@ -208,7 +223,7 @@ def test_pod_runs_locked_down(rendered: dict[str, list[dict[str, Any]]], name: s
     assert limits["requests"]["cpu"] and limits["requests"]["memory"] and limits["limits"]["memory"]
 
 
-def test_probes_use_kopf_health_endpoint_on_the_configured_port(
+def test_probes_check_liveness_and_readiness_separately_on_the_health_port(
     rendered: dict[str, list[dict[str, Any]]],
 ) -> None:
     main = container(rendered["default"])
@@ -216,8 +231,66 @@ def test_probes_use_kopf_health_endpoint_on_the_configured_port(
     env = env_of(rendered["default"])
     assert ports["health"] == int(env[f"{ENV_PREFIX}HEALTH_PORT"]) == 8080
     assert ports["metrics"] == int(env[f"{ENV_PREFIX}METRICS_PORT"]) == 9090
-    for probe in ("livenessProbe", "readinessProbe"):
-        assert main[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert main["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert main["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
+    assert main["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+
+
+def _patience(probe: dict[str, Any]) -> int:
+    """Seconds of failing checks before the kubelet acts on a probe."""
+    return int(probe.get("periodSeconds", 10)) * int(probe.get("failureThreshold", 3))
+
+
+def test_probe_timings(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    """A wedged loop is restarted after about a minute of failing /healthz; readiness follows the
+    list quickly; starting up (logging in, the first list) gets longer than liveness would."""
+    main = container(rendered["default"])
+    liveness, readiness, startup = main["livenessProbe"], main["readinessProbe"], main["startupProbe"]
+    assert 45 <= _patience(liveness) <= 90
+    assert readiness["periodSeconds"] <= 5 and _patience(readiness) <= 15
+    assert _patience(startup) >= 2 * _patience(liveness)
+    for probe in (liveness, readiness):
+        # The startup probe holds both back; a delay on top of it would only slow readiness down.
+        assert probe.get("initialDelaySeconds", 0) == 0
+        assert probe["timeoutSeconds"] < probe["periodSeconds"]
+    assert "startupProbe" not in container(render({"health": {"startupProbe": None}}))
+
+
+class _Checks:
+    def __init__(self, live: bool, ready: bool) -> None:
+        self.live, self.is_ready = live, ready
+
+    def health(self) -> Any:
+        return SimpleNamespace(ok=self.live, message="live" if self.live else "wedged")
+
+    def ready(self) -> Any:
+        return SimpleNamespace(ok=self.is_ready, message="listed" if self.is_ready else "not listed")
+
+
+@pytest.mark.parametrize(("live", "ready"), [(True, False), (False, False), (True, True)])
+def test_probe_paths_are_the_operator_health_server(
+    rendered: dict[str, list[dict[str, Any]]], live: bool, ready: bool
+) -> None:
+    """The paths the kubelet asks answer from the operator's own health server, each with its own
+    check: 200 when it passes, 503 when it fails."""
+    main = container(rendered["default"])
+    server = serve_health(_Checks(live, ready), 0, addr="127.0.0.1")
+    try:
+        for probe, expected in (
+            ("startupProbe", live),
+            ("livenessProbe", live),
+            ("readinessProbe", ready),
+        ):
+            url = f"http://127.0.0.1:{server.port}{main[probe]['httpGet']['path']}"
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    status, body = response.status, json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                status, body = error.code, json.loads(error.read())
+            assert status == (200 if expected else 503), probe
+            assert body["ok"] is expected, probe
+    finally:
+        server.stop()
 
 
 def test_container_env_is_exactly_operator_settings(
@@ -245,24 +318,55 @@ def test_container_env_is_exactly_operator_settings(
         0.2,
     )
     assert (settings.rate_limit_per_second, settings.rate_limit_burst, settings.max_workers) == (5, 10, 20)
+    assert (
+        settings.lease_duration_seconds,
+        settings.lease_renew_deadline_seconds,
+        settings.lease_retry_period_seconds,
+    ) == (20, 15, 3)
     assert env["AWS_STS_REGIONAL_ENDPOINTS"] == "regional"
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_SETS))
+def test_pod_namespace_comes_from_the_downward_api(
+    rendered: dict[str, list[dict[str, Any]]], name: str
+) -> None:
+    """Always set: the Lease lives in the pod's (the release's) namespace, where its Role is."""
+    (variable,) = [e for e in container(rendered[name])["env"] if e["name"] == "POD_NAMESPACE"]
+    assert variable == {
+        "name": "POD_NAMESPACE",
+        "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
+    }
+
+
+def test_lease_timings_are_set_only_with_leader_election(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    timings = {f"{ENV_PREFIX}LEASE_{n}_SECONDS" for n in ("DURATION", "RENEW_DEADLINE", "RETRY_PERIOD")}
+    for name, objects in rendered.items():
+        env = env_of(objects)
+        if elects(name):
+            assert timings <= set(env), name
+        else:
+            assert not timings & set(env), name
 
 
 def test_default_region_is_left_to_the_pod_environment(rendered: dict[str, list[dict[str, Any]]]) -> None:
     assert f"{ENV_PREFIX}DEFAULT_REGION" not in env_of(rendered["default"])
 
 
+ELECTION = ["--leader-election", f"--lease-name={FULLNAME}"]
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
         ("default", ["run", "--all-namespaces", "--standalone"]),
-        ("ha", ["run", "--all-namespaces", f"--peering={FULLNAME}"]),
+        ("ha", ["run", "--all-namespaces", *ELECTION]),
+        ("elected", ["run", "--all-namespaces", *ELECTION]),
         ("namespaced", ["run", *(f"--namespace={ns}" for ns in WATCHED), "--standalone"]),
-        ("namespaced-ha", ["run", *(f"--namespace={ns}" for ns in WATCHED), f"--peering={FULLNAME}"]),
-        ("full", ["run", "--all-namespaces", f"--peering={FULLNAME}", "--priority=100"]),
+        ("namespaced-ha", ["run", *(f"--namespace={ns}" for ns in WATCHED), *ELECTION]),
+        ("full", ["run", "--all-namespaces", "--leader-election", "--lease-name=guardrails-leader"]),
     ],
 )
-def test_command_line_selects_namespaces_and_peering(
+def test_command_line_selects_namespaces_and_leader_election(
     rendered: dict[str, list[dict[str, Any]]], name: str, expected: list[str]
 ) -> None:
     assert container(rendered[name])["args"] == expected
@@ -272,18 +376,21 @@ def test_command_line_selects_namespaces_and_peering(
 def test_operator_command_line_accepts_the_chart_args(
     rendered: dict[str, list[dict[str, Any]]], name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The real `sagemaker-guardrails run` parser reads what the chart passes."""
+    """The real `sagemaker-guardrails run` parser reads what the chart passes, and the pod's
+    namespace (POD_NAMESPACE, from the downward API) becomes the Lease's namespace."""
     for key in list(os.environ):
         if key.startswith(ENV_PREFIX):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("POD_NAMESPACE", NAMESPACE)
     args = container(rendered[name])["args"]
     assert args[0] == "run" and "run" in SUBCOMMANDS
     settings = settings_from_args(parse_args(args[1:]))
     values = VALUE_SETS[name]
     assert settings.watch_namespaces == values.get("operator", {}).get("watchNamespaces", [])
-    expected_peering = FULLNAME if values.get("replicaCount", 1) > 1 else None
-    assert settings.peering_name == expected_peering
-    assert settings.priority == values.get("operator", {}).get("priority")
+    assert settings.leader_election is elects(name)
+    if elects(name):
+        lease = values.get("leaderElection", {}).get("leaseName") or FULLNAME
+        assert (settings.leader_election_namespace, settings.leader_election_lease_name) == (NAMESPACE, lease)
 
 
 def test_extra_args_come_last() -> None:
@@ -291,12 +398,34 @@ def test_extra_args_come_last() -> None:
     assert container(objects)["args"][-1] == "--flag-for-a-newer-operator"
 
 
-def test_one_replica_is_recreated_several_roll(rendered: dict[str, list[dict[str, Any]]]) -> None:
-    assert one(rendered["default"], "Deployment")["spec"]["strategy"] == {"type": "Recreate"}
-    ha = one(rendered["ha"], "Deployment")["spec"]
-    assert ha["replicas"] == 3
-    assert ha["strategy"]["type"] == "RollingUpdate"
-    assert ha["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+def test_standalone_is_recreated_leader_election_rolls(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    """Two standalone operators must never run at once; with leader election the new pod stands
+    by until the old one releases the Lease, so a rollout may overlap them."""
+    for name, objects in rendered.items():
+        strategy = one(objects, "Deployment")["spec"]["strategy"]
+        if elects(name):
+            assert strategy == {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+            }
+        else:
+            assert strategy == {"type": "Recreate"}, name
+    assert one(rendered["ha"], "Deployment")["spec"]["replicas"] == 3
+
+
+def test_several_replicas_cannot_turn_leader_election_off() -> None:
+    result = chartkit.template_text({"replicaCount": 2, "leaderElection": {"enabled": False}}, check=False)
+    assert result.returncode != 0
+    assert "several replicas without leader election would all reconcile" in result.stderr
+    standalone = render({"replicaCount": 1, "leaderElection": {"enabled": False}})
+    assert "--standalone" in container(standalone)["args"]
+
+
+def test_lease_timings_must_be_ordered() -> None:
+    values = {"leaderElection": {"renewDeadlineSeconds": 20}}
+    result = chartkit.template_text(values, check=False)
+    assert result.returncode != 0
+    assert "retryPeriodSeconds < renewDeadlineSeconds < leaseDurationSeconds" in result.stderr
 
 
 def test_image_tag_defaults_to_app_version_and_digest_pins(rendered: dict[str, list[dict[str, Any]]]) -> None:
@@ -367,6 +496,13 @@ def test_pod_disruption_budget_selects_the_pods(rendered: dict[str, list[dict[st
         ({"serviceAccount": {"irsaRoleArn": "my-role"}}, "/serviceAccount/irsaRoleArn"),
         ({"image": {"digest": "latest"}}, "/image/digest"),
         ({"metrics": {"serviceMonitor": {"interval": "soon"}}}, "/metrics/serviceMonitor/interval"),
+        ({"leaderElection": {"leaseName": "Not_A_Name"}}, "/leaderElection/leaseName"),
+        ({"leaderElection": {"enabled": "auto"}}, "/leaderElection/enabled"),
+        ({"leaderElection": {"leaseDurationSeconds": 0}}, "/leaderElection/leaseDurationSeconds"),
+        ({"health": {"livenessProbe": {"path": "/livez"}}}, "/health/livenessProbe"),
+        # The kopf peering values are gone; old values files fail loudly instead of being ignored.
+        ({"peering": {"create": True}}, "additional properties 'peering' not allowed"),
+        ({"operator": {"priority": 100}}, "additional properties 'priority' not allowed"),
     ],
 )
 def test_values_schema_rejects_mistakes(values: dict[str, Any], complaint: str) -> None:
@@ -402,3 +538,15 @@ def test_notes_tell_how_to_reach_aws() -> None:
     ).stdout
     assert "EKS Pod Identity" in without
     assert "docs/iam-policy.json" in without
+    notes = without.split("NOTES:", 1)[1]
+    assert "--standalone" in notes and "Lease" not in notes
+
+
+def test_notes_name_the_lease() -> None:
+    notes = chartkit.helm(
+        "install", RELEASE, str(chartkit.CHART), "--dry-run=client", "--namespace", NAMESPACE,
+        "--set", "replicaCount=2",
+    ).stdout.split("NOTES:", 1)[1]  # fmt: skip
+    assert f"the Lease {NAMESPACE}/{FULLNAME}" in notes
+    assert f"kubectl -n {NAMESPACE} get lease {FULLNAME}" in notes
+    assert "peering" not in notes.lower()

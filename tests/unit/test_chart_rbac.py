@@ -1,5 +1,6 @@
-"""The chart's RBAC grants exactly the Kubernetes verbs the operator uses (the shared contract), in
-the right scope, and its kopf peering objects are created the way Helm can create them."""
+"""The chart's RBAC grants exactly the Kubernetes verbs the operator uses, in the right scope: the
+GuardedEndpoint and Event rules where the resources are watched, kopf's cluster-wide discovery
+reads, and, with leader election only, the release's own Lease in the release namespace."""
 
 from __future__ import annotations
 
@@ -13,22 +14,31 @@ from tests.chartkit import NAMESPACE, RELEASE, VALUE_SETS, WATCHED, one, only, r
 pytestmark = pytest.mark.unit
 
 FULLNAME = f"{RELEASE}-sagemaker-guardrails"
+LEASE_ROLE = f"{FULLNAME}-leader-election"
 Grant = dict[tuple[str, str], set[str]]
 
-# The verbs of the shared contract: (apiGroup, resource) -> verbs.
+# The operator's own calls: GuardedEndpoints are read, watched and merge-patched (metadata:
+# finalizer, annotation cleanup), status is merge-patched, Events are created. Nothing is updated.
 RESOURCE_VERBS: Grant = {
-    ("sagemaker-guardrails.dev", "guardedendpoints"): {"get", "list", "watch", "patch", "update"},
-    ("sagemaker-guardrails.dev", "guardedendpoints/status"): {"get", "patch", "update"},
-    ("", "events"): {"create", "patch"},
+    ("sagemaker-guardrails.dev", "guardedendpoints"): {"get", "list", "watch", "patch"},
+    ("sagemaker-guardrails.dev", "guardedendpoints/status"): {"patch"},
+    ("", "events"): {"create"},
 }
 DISCOVERY_VERBS: Grant = {
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"},
     ("", "namespaces"): {"get", "list", "watch"},
 }
-CLUSTER_PEERING: Grant = {("kopf.dev", "clusterkopfpeerings"): {"get", "list", "watch", "patch"}}
-NAMESPACED_PEERING: Grant = {("kopf.dev", "kopfpeerings"): {"get", "list", "watch", "patch"}}
-# What Helm sees of a cluster that serves kopf's peering CRDs.
-KOPF_API = ("kopf.dev/v1", "kopf.dev/v1/ClusterKopfPeering", "kopf.dev/v1/KopfPeering")
+# Leader election: create of any Lease (Kubernetes cannot limit create to a name), get and update
+# of the release's own Lease only.
+LEASE_RULES = [
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+    {
+        "apiGroups": ["coordination.k8s.io"],
+        "resources": ["leases"],
+        "resourceNames": [FULLNAME],
+        "verbs": ["get", "update"],
+    },
+]
 
 
 def grants(role: dict[str, Any]) -> Grant:
@@ -48,37 +58,106 @@ def binding_is_for_the_operator(binding: dict[str, Any], role: dict[str, Any], a
         "kind": role["kind"],
         "name": role["metadata"]["name"],
     }
+    assert binding["metadata"].get("namespace") == role["metadata"].get("namespace")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": NAMESPACE}]
 
 
-@pytest.mark.parametrize(("name", "peering"), [("default", {}), ("ha", CLUSTER_PEERING)])
-def test_all_namespaces_use_one_cluster_role(name: str, peering: Grant) -> None:
+def lease_role(objects: list[dict[str, Any]]) -> dict[str, Any] | None:
+    found = [r for r in only(objects, "Role") if r["metadata"]["name"] == LEASE_ROLE]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def resource_roles(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in only(objects, "Role") if r["metadata"]["name"] != LEASE_ROLE]
+
+
+@pytest.mark.parametrize("name", ["default", "ha"])
+def test_all_namespaces_use_one_cluster_role(name: str) -> None:
     objects = render(VALUE_SETS[name])
     role = one(objects, "ClusterRole")
-    assert grants(role) == {**DISCOVERY_VERBS, **RESOURCE_VERBS, **peering}
-    assert not only(objects, "Role") and not only(objects, "RoleBinding")
+    assert grants(role) == {**DISCOVERY_VERBS, **RESOURCE_VERBS}
+    assert not resource_roles(objects)
     account = one(objects, "ServiceAccount")["metadata"]["name"]
     binding_is_for_the_operator(one(objects, "ClusterRoleBinding"), role, account)
 
 
-@pytest.mark.parametrize(("name", "peering"), [("namespaced", {}), ("namespaced-ha", NAMESPACED_PEERING)])
-def test_watched_namespaces_get_a_role_each(name: str, peering: Grant) -> None:
+@pytest.mark.parametrize("name", ["namespaced", "namespaced-ha"])
+def test_watched_namespaces_get_a_role_each(name: str) -> None:
     objects = render(VALUE_SETS[name])
     account = one(objects, "ServiceAccount")["metadata"]["name"]
     cluster_role = one(objects, "ClusterRole")
     assert grants(cluster_role) == DISCOVERY_VERBS, "only kopf's cluster-scoped reads stay cluster-wide"
     binding_is_for_the_operator(one(objects, "ClusterRoleBinding"), cluster_role, account)
-    roles = {r["metadata"]["namespace"]: r for r in only(objects, "Role")}
-    bindings = {b["metadata"]["namespace"]: b for b in only(objects, "RoleBinding")}
+    roles = {r["metadata"]["namespace"]: r for r in resource_roles(objects)}
+    bindings = {
+        b["metadata"]["namespace"]: b
+        for b in only(objects, "RoleBinding")
+        if b["metadata"]["name"] != LEASE_ROLE
+    }
     assert sorted(roles) == sorted(bindings) == sorted(WATCHED)
     for namespace in WATCHED:
-        assert grants(roles[namespace]) == {**RESOURCE_VERBS, **peering}
+        assert grants(roles[namespace]) == RESOURCE_VERBS
         binding_is_for_the_operator(bindings[namespace], roles[namespace], account)
 
 
+@pytest.mark.parametrize("name", sorted(VALUE_SETS))
+def test_lease_rights_exactly_with_leader_election(name: str) -> None:
+    """With leader election, a Role of its own in the release namespace (wherever the
+    GuardedEndpoints are watched); without it, no right on Leases at all."""
+    objects = render(VALUE_SETS[name])
+    args = one(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    role = lease_role(objects)
+    every_rule = [
+        rule for r in [*only(objects, "ClusterRole"), *only(objects, "Role")] for rule in r["rules"]
+    ]
+    lease_rules = [r for r in every_rule if "coordination.k8s.io" in r["apiGroups"]]
+    if "--standalone" in args:
+        assert role is None and not lease_rules, name
+        assert not [b for b in only(objects, "RoleBinding") if b["metadata"]["name"] == LEASE_ROLE]
+        return
+    assert "--leader-election" in args
+    assert role is not None, name
+    assert role["metadata"]["namespace"] == NAMESPACE
+    lease = next(a.split("=", 1)[1] for a in args if a.startswith("--lease-name="))
+    expected = [dict(rule) for rule in LEASE_RULES]
+    expected[1]["resourceNames"] = [lease]
+    assert role["rules"] == expected
+    assert lease_rules == expected, "Leases are granted nowhere else"
+    (binding,) = [b for b in only(objects, "RoleBinding") if b["metadata"]["name"] == LEASE_ROLE]
+    binding_is_for_the_operator(binding, role, one(objects, "ServiceAccount")["metadata"]["name"])
+
+
+def test_lease_name_is_configurable_and_scopes_the_role() -> None:
+    objects = render({"replicaCount": 2, "leaderElection": {"leaseName": "ml-ops"}})
+    role = lease_role(objects)
+    assert role is not None
+    assert role["rules"][1]["resourceNames"] == ["ml-ops"]
+    args = one(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--lease-name=ml-ops" in args
+
+
+def test_release_namespace_may_be_a_watched_one() -> None:
+    """The Lease's Role has a name of its own, so it never collides with the Role of a watched
+    namespace that happens to be the release namespace."""
+    objects = render({"replicaCount": 2, "operator": {"watchNamespaces": [NAMESPACE, *WATCHED]}})
+    here = [r["metadata"]["name"] for r in only(objects, "Role") if r["metadata"]["namespace"] == NAMESPACE]
+    assert sorted(here) == sorted([FULLNAME, LEASE_ROLE])
+    assert (
+        len({(b["metadata"]["namespace"], b["metadata"]["name"]) for b in only(objects, "RoleBinding")}) == 4
+    )
+
+
+def test_existing_service_account_is_bound_to_the_lease_role() -> None:
+    objects = render({"replicaCount": 2, "serviceAccount": {"create": False, "name": "ops-robot"}})
+    (binding,) = [b for b in only(objects, "RoleBinding") if b["metadata"]["name"] == LEASE_ROLE]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "ops-robot", "namespace": NAMESPACE}]
+
+
 def test_rbac_can_be_left_to_the_cluster_admin() -> None:
-    objects = render({"rbac": {"create": False}})
-    assert not {"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"} & set(chartkit.kinds(objects))
+    for values in ({"rbac": {"create": False}}, {"rbac": {"create": False}, "replicaCount": 2}):
+        objects = render(values)
+        assert not {"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"} & set(chartkit.kinds(objects))
 
 
 def test_rbac_renders_on_its_own() -> None:
@@ -87,52 +166,17 @@ def test_rbac_renders_on_its_own() -> None:
     assert "kind: ClusterRole" in text and "kind: Deployment" not in text
 
 
-def test_standalone_has_no_peering() -> None:
-    objects = render(VALUE_SETS["default"])
-    assert not only(objects, "CustomResourceDefinition")
-    assert not only(objects, "ClusterKopfPeering") and not only(objects, "KopfPeering")
-
-
-def peering_hook(obj: dict[str, Any]) -> bool:
-    return "helm.sh/hook" in obj["metadata"].get("annotations", {})
-
-
-def test_first_install_creates_the_peering_object_as_a_post_install_hook() -> None:
-    """Helm cannot build an object whose CRD is in the same release; a hook runs after the CRDs."""
-    objects = render(VALUE_SETS["ha"])
-    crds = {c["metadata"]["name"]: c for c in only(objects, "CustomResourceDefinition")}
-    assert sorted(crds) == ["clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"]
-    for crd in crds.values():
-        assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
-        assert crd["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Prune=false"
-    peering = one(objects, "ClusterKopfPeering")
-    assert peering["metadata"]["name"] == FULLNAME
-    annotations = peering["metadata"]["annotations"]
-    assert annotations["helm.sh/hook"] == "post-install,post-upgrade"
-    # Ownership metadata lets the next upgrade adopt the object instead of recreating it empty.
-    assert annotations["meta.helm.sh/release-name"] == RELEASE
-    assert annotations["meta.helm.sh/release-namespace"] == NAMESPACE
-    assert peering["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm"
-
-
-def test_once_kopf_api_is_served_the_peering_object_is_an_ordinary_release_object() -> None:
-    """...and the CRDs are no longer rendered: they are kept (resource policy) and may belong to
-    another release or another kopf operator, which Helm would refuse to import."""
-    objects = render(VALUE_SETS["ha"], api_versions=KOPF_API)
-    assert not peering_hook(one(objects, "ClusterKopfPeering"))
-    assert not only(objects, "CustomResourceDefinition")
-    namespaced = render(VALUE_SETS["namespaced-ha"], api_versions=KOPF_API)
-    peerings = only(namespaced, "KopfPeering")
-    assert sorted(p["metadata"]["namespace"] for p in peerings) == sorted(WATCHED)
-    assert not any(peering_hook(p) for p in peerings)
-    assert {p["metadata"]["name"] for p in peerings} == {FULLNAME}
-
-
-def test_peering_name_and_crd_installation_are_configurable() -> None:
-    values = {"replicaCount": 2, "peering": {"name": "ml-ops", "installCRDs": False}}
-    objects = render(values)
-    assert not only(objects, "CustomResourceDefinition")
-    assert one(objects, "ClusterKopfPeering")["metadata"]["name"] == "ml-ops"
-    args = one(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert "--peering=ml-ops" in args
-    assert not only(render({"replicaCount": 2, "peering": {"create": False}}), "ClusterKopfPeering")
+def test_no_kopf_peering_is_left() -> None:
+    """Leader election replaced kopf peering: no kopf.dev CRDs, peering objects, rules or hooks."""
+    for name, values in VALUE_SETS.items():
+        objects = render(values)
+        assert not only(objects, "CustomResourceDefinition"), name
+        assert not {"ClusterKopfPeering", "KopfPeering"} & set(chartkit.kinds(objects)), name
+        groups = {
+            g
+            for r in [*only(objects, "ClusterRole"), *only(objects, "Role")]
+            for x in r["rules"]
+            for g in x["apiGroups"]
+        }
+        assert "kopf.dev" not in groups, name
+        assert not [o for o in objects if "helm.sh/hook" in o["metadata"].get("annotations", {})], name

@@ -17,7 +17,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
     for name in list(os.environ):
-        if name.startswith("SAGEMAKER_GUARDRAILS_") or name in AWS_REGION_VARS:
+        if name.startswith("SAGEMAKER_GUARDRAILS_") or name in (*AWS_REGION_VARS, "POD_NAMESPACE"):
             monkeypatch.delenv(name)
 
 
@@ -30,7 +30,13 @@ def test_defaults() -> None:
     assert s.watch_namespaces == []
     assert (s.metrics_port, s.health_port) == (9090, 8080)
     assert s.log_format == "text"
-    assert s.peering_name is None and s.priority is None
+    assert s.leader_election is False
+    assert (s.leader_election_namespace, s.leader_election_lease_name) == (None, "sagemaker-guardrails")
+    assert (s.lease_duration_seconds, s.lease_renew_deadline_seconds, s.lease_retry_period_seconds) == (
+        15.0,
+        10.0,
+        2.0,
+    )
     assert s.max_workers == 20
 
 
@@ -47,8 +53,12 @@ def test_every_field_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "METRICS_PORT": "0",
         "HEALTH_PORT": "18080",
         "LOG_FORMAT": "json",
-        "PEERING_NAME": "guardrails",
-        "PRIORITY": "100",
+        "LEADER_ELECTION": "true",
+        "LEADER_ELECTION_NAMESPACE": "operators",
+        "LEADER_ELECTION_LEASE_NAME": "guardrails",
+        "LEASE_DURATION_SECONDS": "30",
+        "LEASE_RENEW_DEADLINE_SECONDS": "20",
+        "LEASE_RETRY_PERIOD_SECONDS": "4",
         "MAX_WORKERS": "8",
     }
     for key, value in env.items():
@@ -61,7 +71,17 @@ def test_every_field_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.watch_namespaces == ["ml-prod", "ml-staging"]
     assert (s.metrics_port, s.health_port) == (0, 18080)
     assert s.log_format == "json"
-    assert (s.peering_name, s.priority, s.max_workers) == ("guardrails", 100, 8)
+    assert (s.leader_election, s.leader_election_namespace, s.leader_election_lease_name) == (
+        True,
+        "operators",
+        "guardrails",
+    )
+    assert (s.lease_duration_seconds, s.lease_renew_deadline_seconds, s.lease_retry_period_seconds) == (
+        30.0,
+        20.0,
+        4.0,
+    )
+    assert s.max_workers == 8
 
 
 def test_namespaces_as_json_list(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,9 +117,32 @@ def test_keyword_arguments_override(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.watch_namespaces == ["x"]
 
 
-def test_blank_peering_name_is_standalone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SAGEMAKER_GUARDRAILS_PEERING_NAME", " ")
-    assert Settings().peering_name is None
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, None),
+        ({"POD_NAMESPACE": "operators"}, "operators"),
+        ({"POD_NAMESPACE": "operators", "SAGEMAKER_GUARDRAILS_LEADER_ELECTION_NAMESPACE": "ops"}, "ops"),
+        ({"SAGEMAKER_GUARDRAILS_LEADER_ELECTION_NAMESPACE": " "}, None),
+    ],
+)
+def test_lease_namespace_falls_back_to_the_pod_namespace(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str | None
+) -> None:
+    """The Lease's namespace: the setting, else POD_NAMESPACE (the chart sets it from the downward
+    API); blank means unset."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert Settings().leader_election_namespace == expected
+
+
+def test_peering_settings_are_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """kopf peering was replaced by Lease leader election; its old variables change nothing."""
+    monkeypatch.setenv("SAGEMAKER_GUARDRAILS_PEERING_NAME", "guardrails")
+    monkeypatch.setenv("SAGEMAKER_GUARDRAILS_PRIORITY", "100")
+    s = Settings()
+    assert not {"peering_name", "priority"} & set(Settings.model_fields)
+    assert s.leader_election is False
 
 
 @pytest.mark.parametrize(
@@ -112,6 +155,9 @@ def test_blank_peering_name_is_standalone(monkeypatch: pytest.MonkeyPatch) -> No
         ("METRICS_PORT", "70000"),
         ("LOG_FORMAT", "xml"),
         ("MAX_WORKERS", "0"),
+        ("LEADER_ELECTION", "maybe"),
+        ("LEADER_ELECTION_LEASE_NAME", ""),
+        ("LEASE_DURATION_SECONDS", "0"),
     ],
 )
 def test_rejects_bad_values(monkeypatch: pytest.MonkeyPatch, key: str, value: str) -> None:

@@ -51,13 +51,28 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{/* Several replicas coordinate through kopf peering; one replica runs standalone. */}}
+{{/* Several replicas: HA, which needs leader election. */}}
 {{- define "sagemaker-guardrails.ha" -}}
 {{- if gt (int .Values.replicaCount) 1 }}true{{ end }}
 {{- end }}
 
-{{- define "sagemaker-guardrails.peeringName" -}}
-{{- default (include "sagemaker-guardrails.fullname" .) .Values.peering.name }}
+{{/*
+Whether the pods elect a leader through a Lease: leaderElection.enabled, or, when it is null (the
+default), whenever there are several replicas. Several replicas without it would all reconcile
+the same GuardedEndpoints, so that combination is refused.
+*/}}
+{{- define "sagemaker-guardrails.leaderElection" -}}
+{{- $enabled := .Values.leaderElection.enabled }}
+{{- if kindIs "invalid" $enabled }}
+{{- include "sagemaker-guardrails.ha" . }}
+{{- else if $enabled }}true
+{{- else if include "sagemaker-guardrails.ha" . }}
+{{- fail "leaderElection.enabled=false needs replicaCount <= 1: several replicas without leader election would all reconcile" }}
+{{- end }}
+{{- end }}
+
+{{- define "sagemaker-guardrails.leaseName" -}}
+{{- default (include "sagemaker-guardrails.fullname" .) .Values.leaderElection.leaseName }}
 {{- end }}
 
 {{- define "sagemaker-guardrails.metricsServiceName" -}}
@@ -68,13 +83,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "sagemaker-guardrails.resourceRules" -}}
 - apiGroups: ["sagemaker-guardrails.dev"]
   resources: ["guardedendpoints"]
-  verbs: ["get", "list", "watch", "patch", "update"]
+  verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["sagemaker-guardrails.dev"]
   resources: ["guardedendpoints/status"]
-  verbs: ["get", "patch", "update"]
+  verbs: ["patch"]
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create"]
 {{- end }}
 
 {{/* What kopf itself reads cluster-wide: CRDs (to find the resource) and namespaces. */}}

@@ -32,6 +32,7 @@ INSTANCE_TYPE_PATTERN = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d$"
 ENV_KEY_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 ALARM_NAME_PATTERN = r"^.*\S.*$"
+KMS_KEY_PATTERN = r"^[a-zA-Z0-9:/_-]*$"
 
 WAIT_MAX_SECONDS = 3600
 TIMEOUT_MIN_SECONDS = 600
@@ -46,6 +47,20 @@ ROLLING_MAX_PERCENT = 50
 MAX_USER_TAGS = 45
 MAX_MODELS = 10
 MAX_VARIANTS = 10
+# SageMaker's CreateModel: "The maximum length of all keys and values in the Environment map,
+# combined, is 32 KB. If you pass multiple containers [...] the maximum length of all of their maps,
+# combined, is also 32 KB." Counted here in characters (CEL's ``size``), which never exceed bytes.
+MODEL_ENVIRONMENT_MAX = 32768
+
+# Spec-wide bounds that SageMaker does not have. SageMaker's own limits multiply out to more than
+# 30 MB of spec (10 models x 15 containers x 100 variables of 2 KB), while etcd refuses any
+# write over 1.5 MiB, and the status needs room next to the spec. With these two (and every field
+# bounded), the largest spec plus the largest status stays under OBJECT_BUDGET_BYTES of JSON even
+# when every free-form character is one JSON escapes to six bytes (tests/unit/test_size_budget.py
+# builds that object from the schema's bounds; tests/e2e/test_spec_size.py stores it).
+MAX_CONTAINERS = 20
+ENVIRONMENT_MAX = 49152
+OBJECT_BUDGET_BYTES = 1024 * 1024
 
 SageMakerName = Annotated[
     str, StringConstraints(min_length=1, max_length=SAGEMAKER_NAME_MAX, pattern=SAGEMAKER_NAME_PATTERN)

@@ -22,15 +22,20 @@ from sagemaker_guardrails.api.base import (
     ALARM_NAME_PATTERN,
     CANARY_MAX_PERCENT,
     ENV_KEY_PATTERN,
+    ENVIRONMENT_MAX,
     EXECUTION_ROLE_PATTERN,
     IMAGE_PATTERN,
     INSTANCE_TYPE_PATTERN,
+    KMS_KEY_PATTERN,
     LINEAR_MAX_PERCENT,
     LINEAR_MIN_PERCENT,
     MAX_ALARMS,
+    MAX_CONTAINERS,
     MAX_MODELS,
     MAX_USER_TAGS,
     MAX_VARIANTS,
+    MODEL_ENVIRONMENT_MAX,
+    OBJECT_BUDGET_BYTES,
     REGION_PATTERN,
     ROLLING_MAX_PERCENT,
     ROLLING_MIN_PERCENT,
@@ -56,6 +61,7 @@ from sagemaker_guardrails.api.deployment import (
     TrafficRoutingType,
 )
 from sagemaker_guardrails.api.workload import (
+    ENVIRONMENT_SIZE_CEL,
     AsyncClientSpec,
     AsyncInferenceSpec,
     AsyncNotificationSpec,
@@ -67,6 +73,7 @@ from sagemaker_guardrails.api.workload import (
     ServerlessSpec,
     VariantSpec,
     VpcConfig,
+    environment_size,
 )
 
 RESERVED_TAG_PREFIXES = ("sagemaker-guardrails.dev/", "aws:")
@@ -173,6 +180,24 @@ class GuardedEndpointSpec(CamelModel):
 
     rules: ClassVar[tuple[Rule[GuardedEndpointSpec], ...]] = (
         Rule(
+            cel=f"self.models.map(m, size(m.containers)).sum() <= {MAX_CONTAINERS}",
+            check=lambda s: sum(len(m.containers) for m in s.models) <= MAX_CONTAINERS,
+            message=f"models[].containers must list at most {MAX_CONTAINERS} containers across all models",
+            field_path=".models",
+        ),
+        Rule(
+            cel=(
+                f"self.models.map(m, m.containers.map(c, {ENVIRONMENT_SIZE_CEL}).sum()).sum() "
+                f"<= {ENVIRONMENT_MAX}"
+            ),
+            check=lambda s: sum(environment_size(m.containers) for m in s.models) <= ENVIRONMENT_MAX,
+            message=(
+                f"models[].containers[].environment keys and values must be at most {ENVIRONMENT_MAX} "
+                "characters across all models"
+            ),
+            field_path=".models",
+        ),
+        Rule(
             cel="self.models.all(m, self.models.exists_one(n, n.name == m.name))",
             check=lambda s: len({m.name for m in s.models}) == len(s.models),
             message="models[].name must be unique",
@@ -251,16 +276,21 @@ class GuardedEndpointSpec(CamelModel):
 __all__ = [
     "ALARM_NAME_PATTERN",
     "CANARY_MAX_PERCENT",
+    "ENVIRONMENT_MAX",
     "ENV_KEY_PATTERN",
     "EXECUTION_ROLE_PATTERN",
     "IMAGE_PATTERN",
     "INSTANCE_TYPE_PATTERN",
+    "KMS_KEY_PATTERN",
     "LINEAR_MAX_PERCENT",
     "LINEAR_MIN_PERCENT",
     "MAX_ALARMS",
+    "MAX_CONTAINERS",
     "MAX_MODELS",
     "MAX_USER_TAGS",
     "MAX_VARIANTS",
+    "MODEL_ENVIRONMENT_MAX",
+    "OBJECT_BUDGET_BYTES",
     "REGION_PATTERN",
     "RESERVED_TAG_PREFIXES",
     "ROLLING_MAX_PERCENT",

@@ -18,6 +18,8 @@ from sagemaker_guardrails.api.base import (
     EXECUTION_ROLE_PATTERN,
     IMAGE_PATTERN,
     INSTANCE_TYPE_PATTERN,
+    KMS_KEY_PATTERN,
+    MODEL_ENVIRONMENT_MAX,
     S3_OR_HTTPS_PATTERN,
     S3_URI_PATTERN,
     SNS_TOPIC_PATTERN,
@@ -27,6 +29,12 @@ from sagemaker_guardrails.api.base import (
 )
 
 AwsId = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[-0-9a-zA-Z]+$")]
+KmsKeyId = Annotated[str, StringConstraints(max_length=2048, pattern=KMS_KEY_PATTERN)]
+
+# CEL for "characters of keys and values in the environment of container ``c``" (an absent map is 0).
+ENVIRONMENT_SIZE_CEL = (
+    "(has(c.environment) ? c.environment.map(k, size(k) + size(c.environment[k])).sum() : 0)"
+)
 
 
 class CaptureMode(StrEnum):
@@ -68,6 +76,11 @@ class ContainerSpec(CamelModel):
     )
 
 
+def environment_size(containers: list[ContainerSpec]) -> int:
+    """Characters of every key and value in the containers' environments (what CEL's ``size`` counts)."""
+    return sum(len(k) + len(v) for c in containers for k, v in c.environment.items())
+
+
 class ModelSpec(CamelModel):
     """A SageMaker Model. Its SageMaker name is derived from a hash of its content."""
 
@@ -88,6 +101,18 @@ class ModelSpec(CamelModel):
         default=False, description="Run the containers without network access."
     )
     vpc_config: VpcConfig | None = Field(default=None, description="VPC to run the containers in.")
+
+    rules: ClassVar[tuple[Rule[ModelSpec], ...]] = (
+        Rule(
+            cel=f"self.containers.map(c, {ENVIRONMENT_SIZE_CEL}).sum() <= {MODEL_ENVIRONMENT_MAX}",
+            check=lambda m: environment_size(m.containers) <= MODEL_ENVIRONMENT_MAX,
+            message=(
+                f"containers[].environment keys and values of one model must be at most "
+                f"{MODEL_ENVIRONMENT_MAX} characters combined (SageMaker's limit)"
+            ),
+            field_path=".containers",
+        ),
+    )
 
 
 class ServerlessSpec(CamelModel):
@@ -189,7 +214,7 @@ class AsyncOutputSpec(CamelModel):
     s3_failure_path: str | None = Field(
         default=None, max_length=512, pattern=S3_URI_PATTERN, description="S3 location for failures."
     )
-    kms_key_id: str | None = Field(default=None, max_length=2048, description="KMS key for the results.")
+    kms_key_id: KmsKeyId | None = Field(default=None, description="KMS key for the results.")
     notification_config: AsyncNotificationSpec | None = Field(default=None, description="SNS notifications.")
 
 
@@ -217,7 +242,7 @@ class DataCaptureSpec(CamelModel):
         max_length=512, pattern=S3_URI_PATTERN, description="S3 location of the captured data."
     )
     capture_modes: list[CaptureMode] = Field(min_length=1, max_length=2, description="Input, Output or both.")
-    kms_key_id: str | None = Field(default=None, max_length=2048, description="KMS key for the data.")
+    kms_key_id: KmsKeyId | None = Field(default=None, description="KMS key for the data.")
 
     rules: ClassVar[tuple[Rule[DataCaptureSpec], ...]] = (
         Rule(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sagemaker_guardrails.api.status import GuardedEndpointStatus, RollbackRecord
+from sagemaker_guardrails.api.status import GuardedEndpointStatus, RollbackRecord, stored_retry_token
 from sagemaker_guardrails.core.conditions import Verdict
 from sagemaker_guardrails.core.progress import Progress
 from sagemaker_guardrails.core.resolve import Resolution
@@ -113,10 +113,17 @@ Action = Prepare | Issue | Adopt | Collect | SyncTags | MarkRolledBack | Wait | 
 
 @dataclass(frozen=True)
 class Memory:
-    """What the operator remembers: the previous status and the retry annotation's value now."""
+    """What the operator remembers: the previous status and the retry annotation's value now.
+
+    A long annotation value is held as the digest the status stores for it
+    (:func:`~sagemaker_guardrails.api.status.stored_retry_token`), so the two always compare alike.
+    """
 
     status: GuardedEndpointStatus
     retry_token: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "retry_token", stored_retry_token(self.retry_token))
 
 
 @dataclass(frozen=True)
