@@ -210,6 +210,22 @@ class ControlPlane:
         self._write_state()
         return self.cluster
 
+    def stop_apiserver(self) -> None:
+        """Stops kube-apiserver (by its PID) and leaves etcd running: an API-server outage."""
+        if self.apiserver is not None:
+            self.apiserver.stop()
+
+    def restart_apiserver(self, timeout: float = 90.0) -> None:
+        """Starts kube-apiserver again on the same port, certificates and etcd, and waits for it."""
+        if self.apiserver is None or self.cluster is None:
+            raise RuntimeError("the control plane was never started")
+        if self.apiserver.alive():
+            return
+        self.apiserver.start()
+        server = self.cluster.server
+        self.apiserver.wait_ready(lambda: _get(f"{server}/readyz", self.admin_token) == "ok", timeout)
+        self._write_state()
+
     def _write_state(self) -> None:
         assert self.etcd is not None and self.apiserver is not None and self.cluster is not None
         state = {

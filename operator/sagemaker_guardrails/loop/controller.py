@@ -413,9 +413,10 @@ class Controller:
                 fresh = None
             if fresh is not None:
                 self._remember(fresh)
-        delay = self.queue.backoff(
-            key, self.settings.error_backoff_base_seconds, self.settings.error_backoff_max_seconds
-        )
+        # Never longer apart than one active poll: once the API server takes writes again, status
+        # catches up with SageMaker within one poll.
+        cap = min(self.settings.error_backoff_max_seconds, self.settings.active_poll_seconds)
+        delay = self.queue.backoff(key, self.settings.error_backoff_base_seconds, cap)
         if exc.reason == "Conflict":
             delay = min(delay, _CONFLICT_RETRY_SECONDS * self.queue.failures(key))
         log.warning("%s: write refused or failed (%s): %s; retrying in %.1f s", key, what, exc, delay)
