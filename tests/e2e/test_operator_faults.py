@@ -201,3 +201,34 @@ def test_the_api_server_gone_for_90s_mid_rollout(
         assert geps.mutations(endpoint) == ["CreateEndpoint", "UpdateEndpoint", "UpdateEndpoint"]
     finally:
         operator.stop()
+
+
+def test_an_operator_started_before_the_crd_serves_the_first_resource(
+    own_plane: ControlPlane, emulator: EmulatorProcess, stack_dir: Path
+) -> None:
+    """A fresh machine: the operator starts while the API server has no GuardedEndpoint CRD yet
+    (or is still initialising its storage); the first resource created afterwards is deployed."""
+    cluster = own_plane.cluster
+    assert cluster is not None
+    kubectl = Kubectl(cluster.kubeconfig)
+    operator = OperatorProcess(
+        stack_dir, cluster.kubeconfig, emulator.aws_environment(), OPERATOR_SETTINGS, name="operator-early"
+    ).start()
+    try:
+        time.sleep(3)  # its first LIST fails (no such resource) and is retried
+        assert operator.alive()
+        kubectl.install_crd(CRD_FILE)
+        namespace = f"e2e-early-{secrets.token_hex(3)}"
+        kubectl.ensure_namespace(namespace)
+        geps = Geps(kubectl, kube_config.new_client_from_config(str(cluster.kubeconfig)), namespace, emulator)
+        manifest = geps.manifest("all-at-once")
+        name, endpoint = manifest["metadata"]["name"], manifest["spec"]["endpointName"]
+        geps.create(manifest)
+        geps.wait_ready(name, 1, timeout=90)
+        assert geps.mutations(endpoint) == ["CreateEndpoint"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{operator.health_port}/readyz", timeout=5) as r:
+            assert r.status == 200
+        log = operator.process.log_path.read_text()
+        assert "listing GuardedEndpoints failed" in log  # said so, and retried
+    finally:
+        operator.stop()
