@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -102,9 +103,8 @@ def _caught_up(geps: Geps, name: str, endpoint: str) -> bool:
     )
 
 
-def test_status_writes_denied_for_20s_mid_canary_then_status_catches_up(
-    geps: Geps, operator: OperatorProcess, kubectl: Kubectl
-) -> None:
+def _canary_in_its_first_bake(geps: Geps) -> tuple[dict[str, Any], str, str]:
+    """A canary created, Ready on v1, then updated to v2 and held in its first (hour-long) bake."""
     manifest = geps.manifest("canary", bake_seconds=LONG_BAKE)
     manifest["spec"]["deployment"]["blueGreen"]["maximumExecutionTimeoutSeconds"] = 4 * LONG_BAKE
     name, endpoint = manifest["metadata"]["name"], manifest["spec"]["endpointName"]
@@ -112,6 +112,13 @@ def test_status_writes_denied_for_20s_mid_canary_then_status_catches_up(
     geps.wait_ready(name, 1)
     geps.patch(name, geps.new_model_version(manifest, "v2"))
     geps.wait(name, lambda o: (o["status"].get("deployment") or {}).get("stage") == "Baking", "a bake")
+    return manifest, name, endpoint
+
+
+def test_status_writes_denied_for_20s_mid_canary_then_status_catches_up(
+    geps: Geps, operator: OperatorProcess, kubectl: Kubectl
+) -> None:
+    _, name, endpoint = _canary_in_its_first_bake(geps)
 
     policy = _deny_status_writes(geps.namespace)
     kubectl.apply(policy)
@@ -172,13 +179,7 @@ def test_the_api_server_gone_for_90s_mid_rollout(
     ).start()
     try:
         geps = Geps(kubectl, kube_config.new_client_from_config(str(cluster.kubeconfig)), namespace, emulator)
-        manifest = geps.manifest("canary", bake_seconds=LONG_BAKE)
-        manifest["spec"]["deployment"]["blueGreen"]["maximumExecutionTimeoutSeconds"] = 4 * LONG_BAKE
-        name, endpoint = manifest["metadata"]["name"], manifest["spec"]["endpointName"]
-        geps.create(manifest)
-        geps.wait_ready(name, 1)
-        geps.patch(name, geps.new_model_version(manifest, "v2"))
-        geps.wait(name, lambda o: (o["status"].get("deployment") or {}).get("stage") == "Baking", "a bake")
+        manifest, name, endpoint = _canary_in_its_first_bake(geps)
 
         own_plane.stop_apiserver()
         stopped_at = time.monotonic()

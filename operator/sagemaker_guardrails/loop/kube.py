@@ -129,25 +129,15 @@ class KubeApi:
 
     def patch(self, namespace: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
         """A merge patch of the object (metadata: finalizers, annotations)."""
-        try:
-            body = self._custom.patch_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                namespace,
-                PLURAL,
-                name,
-                dict(patch),
-                _content_type=MERGE_PATCH,
-                _request_timeout=self._timeout,
-            )
-        except Exception as exc:
-            raise reason_of(exc) from exc
-        return dict(body)
+        return self._merge(self._custom.patch_namespaced_custom_object, namespace, name, patch)
 
     def patch_status(self, namespace: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
         """A merge patch of the status subresource; returns the stored object."""
+        return self._merge(self._custom.patch_namespaced_custom_object_status, namespace, name, patch)
+
+    def _merge(self, call: Any, namespace: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            body = self._custom.patch_namespaced_custom_object_status(
+            body = call(
                 GROUP,
                 VERSION,
                 namespace,
