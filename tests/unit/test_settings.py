@@ -26,7 +26,7 @@ def test_defaults() -> None:
     assert s.default_region == "us-east-1"
     assert s.cluster_id == "default"
     assert (s.active_poll_seconds, s.settled_poll_seconds, s.poll_jitter) == (15.0, 300.0, 0.2)
-    assert (s.rate_limit_per_second, s.rate_limit_burst) == (5.0, 10)
+    assert (s.rate_limit_per_second, s.rate_limit_burst) == (20.0, 40)
     assert s.watch_namespaces == []
     assert (s.metrics_port, s.health_port) == (9090, 8080)
     assert s.log_format == "text"
