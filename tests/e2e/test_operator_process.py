@@ -114,7 +114,9 @@ def test_operator_takes_a_resource_under_its_finalizer_and_reports_aws_trouble_i
     assert FINALIZER in obj["metadata"].get("finalizers", [])
     annotations = obj["metadata"].get("annotations") or {}
     assert not any(key.startswith("kopf.zalando.org/") for key in annotations), annotations
-    assert any(key.startswith("sagemaker-guardrails.dev/") for key in annotations), annotations
+    # No copy of the spec in an annotation (what was handled is generation vs observedGeneration).
+    assert not any(key.startswith("sagemaker-guardrails.dev/") for key in annotations), annotations
+    assert obj["status"]["observedGeneration"] == obj["metadata"]["generation"]
     ready = [c for c in obj["status"]["conditions"] if c["type"] == "Ready"]
     assert ready and ready[0]["status"] != "True"
 
@@ -129,7 +131,7 @@ def test_operator_takes_a_resource_under_its_finalizer_and_reports_aws_trouble_i
             >= 2
         ),
         60,
-        "the timer to poll DescribeEndpoint again after the connection error",
+        "the loop to poll DescribeEndpoint again after the connection error",
     )
     assert metric(operator.metrics_url, "sagemaker_guardrails_reconciles_total") >= 2
     assert operator.alive()
