@@ -158,9 +158,10 @@ def cli_main(argv: list[str]) -> int:
             elector.start()
 
     async def stop_loop(**_: Any) -> None:
+        # Workers first: the Lease is released only once no pass of ours is running any more.
+        controller.stop(timeout=settings.kube_request_timeout_seconds)
         if elector is not None:
             elector.stop()
-        controller.stop()
 
     server = metrics.serve(settings.metrics_port) if settings.metrics_port else None
     health = serve_health(controller, settings.health_port) if settings.health_port else None
