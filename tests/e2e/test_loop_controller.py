@@ -78,8 +78,22 @@ def emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def custom(api_client: k8s.ApiClient, crd: object) -> k8s.CustomObjectsApi:
-    return k8s.CustomObjectsApi(api_client)
+def custom(api_client: k8s.ApiClient, crd: object, namespace: str) -> Iterator[k8s.CustomObjectsApi]:
+    """The test's objects, all removed afterwards (finalizers too: no loop runs any more), so that
+    an operator process of a later test never inherits them."""
+    api = k8s.CustomObjectsApi(api_client)
+    yield api
+    for item in api.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)["items"]:
+        name = item["metadata"]["name"]
+        api.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, name, {"metadata": {"finalizers": None}}
+        )
+        try:
+            api.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+        except k8s.ApiException as error:
+            if error.status != 404:
+                raise
+    assert api.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)["items"] == []
 
 
 class FaultyKube:
