@@ -27,7 +27,7 @@ not how much memory each one holds.
     .venv/bin/python -m benchmarks.memory                    # 1,000 resources, ~4 min
     .venv/bin/python -m benchmarks.memory --hold 420         # + a whole settled poll cycle, ~11 min
     .venv/bin/python -m benchmarks.memory --warmup 360 --hold 600   # CPU at a true steady state, ~20 min
-    .venv/bin/python -m benchmarks.memory --count 10000 --rate-limit 400 --speed 3000 --hold 120
+    .venv/bin/python -m benchmarks.memory --count 10000 --rate-limit 400 --hold 120   # ~25 min
     .venv/bin/python -m benchmarks.memory --count 200        # quicker
 """
 
@@ -136,6 +136,8 @@ def measure(args: argparse.Namespace) -> int:
             "cluster_id": "bench",
         },
         emulator_speed=args.speed,
+        # Room for every call of the run (the emulator keeps the last 20,000 by default).
+        emulator_settings={"call_log_limit": str(max(20000, 15 * args.count))},
         keep=args.keep_logs,
     )
     names = [f"mem-{i:04d}" for i in range(args.count)]

@@ -130,6 +130,7 @@ def measure(args: argparse.Namespace) -> int:
             "cluster_id": "bench",
         },
         emulator_speed=args.speed,
+        emulator_settings={"call_log_limit": str(max(20000, 15 * args.count))},
         keep=args.keep_logs,
     )
     names = [f"rst-{i:04d}" for i in range(args.count)]
