@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatch
@@ -270,7 +270,7 @@ class Controller:
                 return None
             return self._finalize(key, body, finalizers)
         body = self._prepare(key, body, finalizers)
-        return self._run(key, body, self.reconcile)
+        return self._delay(key, self._run(key, body, self.reconcile))
 
     def _prepare(self, key: str, body: dict[str, Any], finalizers: list[str]) -> dict[str, Any]:
         """Our finalizer on, legacy annotations off: one metadata patch, fenced, when needed."""
@@ -289,8 +289,8 @@ class Controller:
         return stored
 
     def _finalize(self, key: str, body: dict[str, Any], finalizers: list[str]) -> float | None:
-        delay = self._run(key, body, self.finalize)
-        if delay is not None and delay < 0:  # finished: the finalizer may go
+        outcome = self._run(key, body, self.finalize)
+        if outcome.finished and outcome.error is None:  # the finalizer may go
             current = self.cached(key) or body
             meta = current.get("metadata") or {}
             remaining = [f for f in (meta.get("finalizers") or finalizers) if f != FINALIZER]
@@ -299,10 +299,13 @@ class Controller:
             self._write(key, "finalizer", lambda: self.kube.patch(namespace, name, patch))
             log.info("%s: finalized; finalizer removed", key)
             return None
-        return delay
+        if not outcome.finished:
+            self._log_error(key, outcome)
+            return outcome.requeue_after or self.settings.active_poll_seconds
+        return self._delay(key, outcome)
 
-    def _run(self, key: str, body: dict[str, Any], run: PassFn) -> float:
-        """Run one pass and confirm its status; returns the delay (negative: a finished finalize)."""
+    def _run(self, key: str, body: dict[str, Any], run: PassFn) -> Outcome:
+        """Run one pass and write its status; returns the outcome once the write is confirmed."""
         resource = resource_of(body)
         started = self.clock()
         try:
@@ -319,15 +322,19 @@ class Controller:
             patch["status"] = changes
             self._write(key, "status", lambda: self.kube.patch_status(namespace, name, patch))
         self._confirmed(key, body, outcome)
-        if run is self.finalize and outcome.finished and outcome.error is None:
-            return -1.0
-        if outcome.error is not None:
-            log.warning("%s: pass ended with %s: %s", key, type(outcome.error).__name__, outcome.error)
-        if run is self.finalize and not outcome.finished:
-            return outcome.requeue_after or self.settings.active_poll_seconds
+        return outcome
+
+    def _delay(self, key: str, outcome: Outcome) -> float:
+        """Seconds until the next pass: the pass's own requeue time, else a settled poll."""
+        self._log_error(key, outcome)
         if outcome.requeue_after is not None:
             return outcome.requeue_after
         return self.deps.jittered(self.settings.settled_poll_seconds)
+
+    @staticmethod
+    def _log_error(key: str, outcome: Outcome) -> None:
+        if outcome.error is not None:
+            log.warning("%s: pass ended with %s: %s", key, type(outcome.error).__name__, outcome.error)
 
     def _write(self, key: str, what: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """One write; the stored object it returns goes into the cache. Failures are counted here
@@ -510,7 +517,3 @@ class Controller:
             for phase, when in self._passed.values():
                 ages[phase or "Unknown"] = max(ages.get(phase or "Unknown", 0.0), now - when)
         return ages
-
-    def keys(self) -> Iterable[str]:
-        with self._cache_lock:
-            return list(self._cache)
