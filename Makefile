@@ -56,7 +56,8 @@ demo: venv
 # Benchmarks print figures (docs/benchmarks.md); about 4 minutes each, not part of `make test`.
 bench: venv
 	export KUBEBUILDER_ASSETS="$$(bash hack/control-plane/build.sh | tail -n 1)"; \
-	$(PY) -m benchmarks.status_lag && $(PY) -m benchmarks.describe_rate && $(PY) -m benchmarks.memory
+	$(PY) -m benchmarks.status_lag && $(PY) -m benchmarks.describe_rate && $(PY) -m benchmarks.memory && \
+	$(PY) -m benchmarks.restart
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

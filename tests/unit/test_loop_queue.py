@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from sagemaker_guardrails.loop.queue import WorkQueue
+from sagemaker_guardrails.loop.queue import ACTIVE, ROUTINE, URGENT, WorkQueue
 
 pytestmark = pytest.mark.unit
 
@@ -167,3 +167,64 @@ def test_many_workers_never_hold_one_key_at_once() -> None:
         t.join(timeout=30)
     assert passes["n"] >= 400
     assert overlaps == []
+
+
+def test_among_due_keys_the_higher_priority_goes_first(queue: WorkQueue, clock: Clock) -> None:
+    for index in range(100):  # a restart: every object listed, all due at once
+        queue.add(f"ml/settled-{index:03}", priority=ROUTINE)
+    queue.add("ml/deploying", priority=ACTIVE)
+    clock.now += 1
+    queue.add("ml/changed", priority=URGENT)  # a spec change a second later
+    assert queue.get(timeout=0) == "ml/changed"
+    assert queue.get(timeout=0) == "ml/deploying"
+    assert queue.get(timeout=0) == "ml/settled-000"  # then the earlier due time within a priority
+
+
+def test_a_key_not_yet_due_never_jumps_ahead_whatever_its_priority(queue: WorkQueue, clock: Clock) -> None:
+    queue.add("ml/routine", priority=ROUTINE)
+    queue.add("ml/urgent-later", after=5, priority=URGENT)
+    assert queue.get(timeout=0) == "ml/routine"
+    assert queue.get(timeout=0) is None
+    clock.now += 5
+    assert queue.get(timeout=0) == "ml/urgent-later"
+
+
+def test_a_waiting_key_keeps_its_highest_priority_until_a_worker_takes_it(queue: WorkQueue) -> None:
+    queue.add("ml/a", after=300, priority=ROUTINE)
+    queue.add("ml/a", after=600, priority=URGENT)  # later, but more urgent: the earlier time stays
+    assert queue.priority_of("ml/a") == URGENT
+    assert queue.due_in("ml/a") == pytest.approx(300)
+    queue.add("ml/a", priority=ROUTINE)  # an earlier routine request keeps the priority
+    assert queue.priority_of("ml/a") == URGENT
+    assert queue.due_in("ml/a") == pytest.approx(0)
+    assert queue.get(timeout=0) == "ml/a"
+    queue.done("ml/a", after=300, priority=ROUTINE)  # done sets the priority of the next pass
+    assert queue.priority_of("ml/a") == ROUTINE
+
+
+def test_a_request_made_while_a_key_is_processed_keeps_its_priority(queue: WorkQueue, clock: Clock) -> None:
+    queue.add("ml/a")
+    queue.add("ml/b")
+    assert queue.get(timeout=0) == "ml/a"
+    queue.add("ml/a", priority=URGENT)  # a spec change while its pass runs
+    queue.done("ml/a", after=300, priority=ROUTINE)
+    assert queue.priority_of("ml/a") == URGENT
+    assert queue.due_in("ml/a") == pytest.approx(0)
+    assert queue.get(timeout=0) == "ml/a"  # ahead of ml/b, due earlier but routine
+
+
+def test_an_idle_worker_sleeps_until_the_next_due_time() -> None:
+    queue = WorkQueue()
+    queue.add("ml/a", after=0.3)
+    taken: list[str | None] = []
+    worker = threading.Thread(target=lambda: taken.append(queue.get()))
+    worker.start()
+    worker.join(timeout=0.1)
+    assert worker.is_alive() and taken == []  # asleep, not spinning on a timeout
+    worker.join(timeout=5)
+    assert taken == ["ml/a"]
+    blocked = threading.Thread(target=lambda: taken.append(queue.get()))
+    blocked.start()
+    queue.shutdown()  # the only other way out of a get without a timeout
+    blocked.join(timeout=5)
+    assert not blocked.is_alive() and taken == ["ml/a", None]

@@ -38,8 +38,9 @@ from fnmatch import fnmatch
 from typing import Any
 
 from sagemaker_guardrails.api import GROUP
+from sagemaker_guardrails.api.status import stored_retry_token
 from sagemaker_guardrails.loop.kube import Kube, KubeError
-from sagemaker_guardrails.loop.queue import WorkQueue
+from sagemaker_guardrails.loop.queue import ACTIVE, ROUTINE, URGENT, WorkQueue
 from sagemaker_guardrails.metrics import Metrics
 from sagemaker_guardrails.reconciler import Deps, Outcome, Resource
 from sagemaker_guardrails.settings import Settings
@@ -124,6 +125,38 @@ def _trigger(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
     )
 
 
+# Phases in which SageMaker is working on something the status follows (the active poll).
+_ACTIVE_PHASES = frozenset({"Pending", "Creating", "Deploying", "Baking", "Waiting", "Deleting"})
+
+
+def priority_of(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> int:
+    """How urgently the pass a watch or list event asks for is due (see the queue's priorities).
+
+    URGENT is work someone asked for and this process has not done yet: a change the watch saw,
+    or, for an object seen for the first time (a list after a restart), what its stored status
+    says is still to do: a generation it has not observed, a deletion, a recorded intent, a retry
+    value newer than the last rollback. ACTIVE is a deployment in flight; everything else is a
+    routine poll that may wait behind them.
+    """
+    if old is not None and _trigger(old, new):
+        return URGENT
+    meta = new.get("metadata") or {}
+    status = new.get("status") or {}
+    rollback = status.get("lastRollback") or {}
+    retry = (meta.get("annotations") or {}).get(RETRY_ANNOTATION)
+    if (
+        meta.get("deletionTimestamp")
+        or FINALIZER not in (meta.get("finalizers") or [])
+        or status.get("observedGeneration") != meta.get("generation")
+        or status.get("pending")
+        or (rollback and retry is not None and stored_retry_token(retry) != rollback.get("retryToken"))
+    ):
+        return URGENT
+    if status.get("phase") in _ACTIVE_PHASES:
+        return ACTIVE
+    return ROUTINE
+
+
 def resource_of(body: Mapping[str, Any]) -> Resource:
     meta = body.get("metadata") or {}
     status = {k: v for k, v in (body.get("status") or {}).items() if k != LEGACY_STATUS_KEY}
@@ -201,7 +234,7 @@ class Controller:
                 return
             self._cache[key] = dict(body)
         if _trigger(old, body) or key not in self.queue:
-            self.queue.add(key)
+            self.queue.add(key, priority=priority_of(old, body))
 
     def _remember(self, body: Mapping[str, Any]) -> None:
         """Cache an object the API server returned to one of our writes (unless the watch is ahead)."""
@@ -234,7 +267,7 @@ class Controller:
         with self._cache_lock:
             missing = [key for key in self._cache if key not in listed]
         for key in missing:
-            self.queue.add(key)  # its pass finds it gone (or back) and says so
+            self.queue.add(key, priority=URGENT)  # its pass finds it gone (or back) and says so
         self.synced.set()
         return len(items)
 
@@ -387,8 +420,12 @@ class Controller:
         with self._stats_lock:
             self._running[key] = self.clock()
         delay: float | None
+        priority = ACTIVE  # a retry after a failure
         try:
             delay = self.process(key)
+            body = self.cached(key)
+            if body is not None:
+                priority = priority_of(None, body)
         except KubeError as exc:
             delay = self._failed(key, exc, f"Kubernetes API {exc.reason}")
         except Exception as exc:
@@ -405,7 +442,7 @@ class Controller:
             self._last_finished = self.clock()
         if delay is None:
             self._drop(key)
-        self.queue.done(key, 0.0 if delay is None else delay)
+        self.queue.done(key, 0.0 if delay is None else delay, priority)
         return delay
 
     def _failed(self, key: str, exc: KubeError, what: str) -> float | None:
@@ -430,10 +467,12 @@ class Controller:
         return delay
 
     def _worker(self) -> None:
+        # A leader's idle worker sleeps in the queue until a key is due (or the queue shuts down):
+        # nothing wakes it between polls. A standby looks for leadership once a second.
         while not self._stop.is_set():
             if not self.leading.wait(timeout=1.0):
                 continue
-            key = self.queue.get(timeout=1.0)
+            key = self.queue.get()
             if key is None:
                 continue
             if not self.leading.is_set():

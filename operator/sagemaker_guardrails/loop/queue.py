@@ -13,6 +13,13 @@ The semantics are client-go's ``workqueue`` (a delaying, rate-limited queue) in 
   or from :meth:`WorkQueue.backoff` after a failure. Only :meth:`WorkQueue.forget` removes a
   key, and the controller calls it only once the object is gone from the API server.
 
+- Among the keys that are due, a higher **priority** goes first (controller-runtime's priority
+  queue does the same, and gives the objects of its initial list the lowest one). After a
+  restart every object is due at once; a key whose object asks for work (a new generation, a
+  retry, a deletion, a recorded intent) must not wait behind a thousand routine polls. A key
+  keeps the highest priority it was added with until a worker takes it; ``done`` then sets the
+  priority of its next pass. Within one priority the earlier due time goes first.
+
 Failure backoff is per key, exponential and capped (``base * 2**(failures-1)`` up to ``cap``);
 a pass that succeeds resets it. The queue keeps the figures the health check and the metrics
 need: how many keys are due, how overdue the most overdue one is.
@@ -26,7 +33,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["QueueStats", "WorkQueue"]
+__all__ = ["ACTIVE", "ROUTINE", "URGENT", "QueueStats", "WorkQueue"]
+
+ROUTINE = 0
+"""A poll of a settled object, and every object of a (re)list that asks for nothing."""
+ACTIVE = 1
+"""A poll of a deployment in flight, and a retry after a failure."""
+URGENT = 2
+"""Work someone asked for: a new generation, a retry annotation, a deletion, a recorded intent."""
 
 
 @dataclass(frozen=True)
@@ -49,31 +63,41 @@ class WorkQueue:
         self._clock = clock
         self._cond = threading.Condition(threading.Lock())
         self._due: dict[str, float] = {}  # waiting keys -> due time
-        self._heap: list[tuple[float, str]] = []  # (due, key); stale entries skipped lazily
+        self._priority: dict[str, int] = {}  # waiting keys -> priority
+        self._entry: dict[str, int] = {}  # waiting keys -> sequence number of their live heap entry
+        self._seq = 0
+        # Not yet due, by due time; due, by priority then due time. Entries whose sequence number is
+        # no longer the key's live one were superseded and are skipped lazily.
+        self._waiting: list[tuple[float, int, str]] = []
+        self._ready: list[tuple[int, float, int, str]] = []
         self._processing: set[str] = set()
-        self._requested: dict[str, float] = {}  # processing keys added meanwhile -> earliest due
+        # Keys in progress that were added meanwhile -> (earliest due, highest priority).
+        self._requested: dict[str, tuple[float, int]] = {}
         self._failures: dict[str, int] = {}
         self._shutdown = False
 
     # -- producers ------------------------------------------------------------------------------
 
-    def add(self, key: str, after: float = 0.0) -> None:
-        """Make ``key`` due in ``after`` seconds, or earlier if it already is."""
+    def add(self, key: str, after: float = 0.0, priority: int = ROUTINE) -> None:
+        """Make ``key`` due in ``after`` seconds, or earlier if it already is, with at least ``priority``."""
         with self._cond:
             due = self._clock() + max(0.0, after)
             if key in self._processing:
-                self._requested[key] = min(due, self._requested.get(key, due))
+                before = self._requested.get(key)
+                if before is not None:
+                    due, priority = min(due, before[0]), max(priority, before[1])
+                self._requested[key] = (due, priority)
                 return
-            self._schedule(key, due)
+            self._schedule(key, due, priority)
 
     def forget(self, key: str) -> None:
         """Remove ``key`` for good (the object is gone); a worker holding it keeps it until done."""
         with self._cond:
-            self._due.pop(key, None)
+            self._unschedule(key)
             self._requested.pop(key, None)
             self._failures.pop(key, None)
             if key in self._processing:
-                self._requested[key] = float("inf")  # done() sees the tombstone and drops it
+                self._requested[key] = (float("inf"), ROUTINE)  # done() sees the tombstone and drops it
 
     # -- workers --------------------------------------------------------------------------------
 
@@ -83,13 +107,13 @@ class WorkQueue:
         with self._cond:
             while not self._shutdown:
                 now = self._clock()
-                key, due = self._peek()
-                if key is not None and due <= now:
-                    heapq.heappop(self._heap)
-                    del self._due[key]
+                self._promote(now)
+                key = self._take()
+                if key is not None:
                     self._processing.add(key)
                     return key
-                wait = None if key is None else due - now
+                due = self._next_due()
+                wait = None if due is None else due - now
                 if deadline is not None:
                     left = deadline - now
                     if left <= 0:
@@ -98,17 +122,17 @@ class WorkQueue:
                 self._cond.wait(wait)
             return None
 
-    def done(self, key: str, after: float) -> None:
-        """Give ``key`` back, due in ``after`` seconds or when it was asked for meanwhile."""
+    def done(self, key: str, after: float, priority: int = ROUTINE) -> None:
+        """Give ``key`` back, due in ``after`` seconds at ``priority``, or as it was asked for meanwhile."""
         with self._cond:
             self._processing.discard(key)
             requested = self._requested.pop(key, None)
-            if requested == float("inf"):
-                return
             due = self._clock() + max(0.0, after)
             if requested is not None:
-                due = min(due, requested)
-            self._schedule(key, due)
+                if requested[0] == float("inf"):
+                    return
+                due, priority = min(due, requested[0]), max(priority, requested[1])
+            self._schedule(key, due, priority)
 
     def backoff(self, key: str, base: float, cap: float) -> float:
         """Seconds to wait after one more failure of ``key``: ``base * 2**(n-1)``, at most ``cap``."""
@@ -134,6 +158,11 @@ class WorkQueue:
 
     # -- figures --------------------------------------------------------------------------------
 
+    def priority_of(self, key: str) -> int | None:
+        """The priority ``key`` waits with, None when it is not waiting."""
+        with self._cond:
+            return self._priority.get(key)
+
     def due_in(self, key: str) -> float | None:
         """Seconds until ``key`` is due (negative when overdue), None when it is not waiting."""
         with self._cond:
@@ -157,19 +186,44 @@ class WorkQueue:
 
     # -- internals (lock held) ------------------------------------------------------------------
 
-    def _schedule(self, key: str, due: float) -> None:
-        current = self._due.get(key)
-        if current is not None and current <= due:
-            return
-        self._due[key] = due
-        heapq.heappush(self._heap, (due, key))
-        if not self._heap or self._heap[0] == (due, key):
-            self._cond.notify()
+    def _schedule(self, key: str, due: float, priority: int) -> None:
+        current, level = self._due.get(key), self._priority.get(key, priority)
+        if current is not None:
+            if current <= due and level >= priority:
+                return
+            due, priority = min(current, due), max(level, priority)
+        self._seq += 1
+        self._due[key], self._priority[key], self._entry[key] = due, priority, self._seq
+        heapq.heappush(self._waiting, (due, self._seq, key))
+        self._cond.notify()
 
-    def _peek(self) -> tuple[str | None, float]:
-        while self._heap:
-            due, key = self._heap[0]
-            if self._due.get(key) == due:
-                return key, due
-            heapq.heappop(self._heap)  # superseded by an earlier due time, or taken
-        return None, 0.0
+    def _unschedule(self, key: str) -> None:
+        self._due.pop(key, None)
+        self._priority.pop(key, None)
+        self._entry.pop(key, None)
+
+    def _live(self, key: str, seq: int) -> bool:
+        return self._entry.get(key) == seq
+
+    def _promote(self, now: float) -> None:
+        """Move the entries whose time has come from the waiting heap to the ready heap."""
+        while self._waiting and self._waiting[0][0] <= now:
+            due, seq, key = heapq.heappop(self._waiting)
+            if self._live(key, seq):
+                heapq.heappush(self._ready, (-self._priority[key], due, seq, key))
+
+    def _take(self) -> str | None:
+        while self._ready:
+            _, _, seq, key = heapq.heappop(self._ready)
+            if self._live(key, seq):
+                self._unschedule(key)
+                return key
+        return None
+
+    def _next_due(self) -> float | None:
+        while self._waiting:
+            due, seq, key = self._waiting[0]
+            if self._live(key, seq):
+                return due
+            heapq.heappop(self._waiting)
+        return None
