@@ -228,3 +228,44 @@ def test_an_idle_worker_sleeps_until_the_next_due_time() -> None:
     queue.shutdown()  # the only other way out of a get without a timeout
     blocked.join(timeout=5)
     assert not blocked.is_alive() and taken == ["ml/a", None]
+
+
+def test_a_due_time_wakes_one_idle_worker_not_all_of_them() -> None:
+    """Ten idle workers, twenty keys due one after another: each key is taken once, on time, and the
+    threads look at the clock a few times per key (a thundering herd would be ten or more)."""
+    import time
+
+    calls = 0
+
+    def clock() -> float:
+        nonlocal calls
+        calls += 1
+        return time.monotonic()
+
+    queue = WorkQueue(clock=clock)
+    taken: list[tuple[str, float]] = []
+
+    def worker() -> None:
+        while (key := queue.get()) is not None:
+            taken.append((key, time.monotonic()))
+            queue.done(key, after=3600)
+
+    threads = [threading.Thread(target=worker) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)  # all ten idle
+    start = time.monotonic()
+    for index in range(20):
+        queue.add(f"ml/k{index:02}", after=0.05 * (index + 1))
+    before = calls
+    time.sleep(0.05 * 20 + 0.5)
+    during = calls - before
+    queue.shutdown()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert sorted(key for key, _ in taken) == [f"ml/k{i:02}" for i in range(20)]
+    for key, when in taken:
+        due = start + 0.05 * (int(key[-2:]) + 1)
+        assert when >= due - 0.01, key
+        assert when - due < 0.25, f"{key} taken {when - due:.3f} s late"
+    assert during < 6 * 20, f"{during} clock reads for 20 keys"

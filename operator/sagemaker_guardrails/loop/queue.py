@@ -61,7 +61,10 @@ class WorkQueue:
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._clock_watch = threading.Condition(self._lock)  # the one idle worker that waits for a due time
+        self._idle = threading.Condition(self._lock)  # the other idle workers
+        self._watched = False
         self._due: dict[str, float] = {}  # waiting keys -> due time
         self._priority: dict[str, int] = {}  # waiting keys -> priority
         self._entry: dict[str, int] = {}  # waiting keys -> sequence number of their live heap entry
@@ -80,7 +83,7 @@ class WorkQueue:
 
     def add(self, key: str, after: float = 0.0, priority: int = ROUTINE) -> None:
         """Make ``key`` due in ``after`` seconds, or earlier if it already is, with at least ``priority``."""
-        with self._cond:
+        with self._lock:
             due = self._clock() + max(0.0, after)
             if key in self._processing:
                 before = self._requested.get(key)
@@ -92,7 +95,7 @@ class WorkQueue:
 
     def forget(self, key: str) -> None:
         """Remove ``key`` for good (the object is gone); a worker holding it keeps it until done."""
-        with self._cond:
+        with self._lock:
             self._unschedule(key)
             self._requested.pop(key, None)
             self._failures.pop(key, None)
@@ -102,29 +105,47 @@ class WorkQueue:
     # -- workers --------------------------------------------------------------------------------
 
     def get(self, timeout: float | None = None) -> str | None:
-        """The next due key (now marked processing), or None on timeout or shutdown."""
+        """The next due key (now marked processing), or None on timeout or shutdown.
+
+        One idle worker at a time watches the clock (it sleeps until the next due time); the
+        others sleep until they are handed that watch or a key, so a due time wakes one thread,
+        not every idle worker.
+        """
         deadline = None if timeout is None else self._clock() + timeout
-        with self._cond:
-            while not self._shutdown:
-                now = self._clock()
-                self._promote(now)
-                key = self._take()
-                if key is not None:
-                    self._processing.add(key)
-                    return key
-                due = self._next_due()
-                wait = None if due is None else due - now
-                if deadline is not None:
-                    left = deadline - now
-                    if left <= 0:
-                        return None
-                    wait = left if wait is None else min(wait, left)
-                self._cond.wait(wait)
-            return None
+        with self._lock:
+            try:
+                while not self._shutdown:
+                    now = self._clock()
+                    self._promote(now)
+                    key = self._take()
+                    if key is not None:
+                        self._processing.add(key)
+                        return key
+                    due = self._next_due()
+                    watch = due is not None and not self._watched
+                    wait = due - now if due is not None and watch else None
+                    if deadline is not None:
+                        left = deadline - now
+                        if left <= 0:
+                            return None
+                        if wait is None or left < wait:  # gives up first: cannot watch the clock
+                            wait, watch = left, False
+                    if watch:
+                        self._watched = True
+                        try:
+                            self._clock_watch.wait(wait)
+                        finally:
+                            self._watched = False
+                    else:
+                        self._idle.wait(wait)
+                return None
+            finally:
+                if not self._watched and (self._waiting or self._ready):
+                    self._idle.notify()  # someone else watches the clock now
 
     def done(self, key: str, after: float, priority: int = ROUTINE) -> None:
         """Give ``key`` back, due in ``after`` seconds at ``priority``, or as it was asked for meanwhile."""
-        with self._cond:
+        with self._lock:
             self._processing.discard(key)
             requested = self._requested.pop(key, None)
             due = self._clock() + max(0.0, after)
@@ -136,45 +157,46 @@ class WorkQueue:
 
     def backoff(self, key: str, base: float, cap: float) -> float:
         """Seconds to wait after one more failure of ``key``: ``base * 2**(n-1)``, at most ``cap``."""
-        with self._cond:
+        with self._lock:
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
             return float(min(cap, base * 2 ** min(failures - 1, 30)))
 
     def succeeded(self, key: str) -> None:
         """Reset the failure backoff of ``key``."""
-        with self._cond:
+        with self._lock:
             self._failures.pop(key, None)
 
     def failures(self, key: str) -> int:
-        with self._cond:
+        with self._lock:
             return self._failures.get(key, 0)
 
     def shutdown(self) -> None:
         """Wake every waiting worker; ``get`` returns None from now on."""
-        with self._cond:
+        with self._lock:
             self._shutdown = True
-            self._cond.notify_all()
+            self._clock_watch.notify_all()
+            self._idle.notify_all()
 
     # -- figures --------------------------------------------------------------------------------
 
     def priority_of(self, key: str) -> int | None:
         """The priority ``key`` waits with, None when it is not waiting."""
-        with self._cond:
+        with self._lock:
             return self._priority.get(key)
 
     def due_in(self, key: str) -> float | None:
         """Seconds until ``key`` is due (negative when overdue), None when it is not waiting."""
-        with self._cond:
+        with self._lock:
             due = self._due.get(key)
             return None if due is None else due - self._clock()
 
     def __contains__(self, key: object) -> bool:
-        with self._cond:
+        with self._lock:
             return key in self._due or key in self._processing
 
     def stats(self) -> QueueStats:
-        with self._cond:
+        with self._lock:
             now = self._clock()
             overdue = [now - due for due in self._due.values() if due <= now]
             return QueueStats(
@@ -192,10 +214,13 @@ class WorkQueue:
             if current <= due and level >= priority:
                 return
             due, priority = min(current, due), max(level, priority)
+        earliest = self._next_due()
         self._seq += 1
         self._due[key], self._priority[key], self._entry[key] = due, priority, self._seq
         heapq.heappush(self._waiting, (due, self._seq, key))
-        self._cond.notify()
+        if earliest is None or due < earliest or due <= self._clock():
+            # The clock watcher must look again (or, when nobody watches, an idle worker must).
+            (self._clock_watch if self._watched else self._idle).notify()
 
     def _unschedule(self, key: str) -> None:
         self._due.pop(key, None)
