@@ -99,9 +99,7 @@ class Sweeper:
             return None
         started = time.monotonic()
         report = sweep(self.clients, self.existing, self.settings, self.wall)
-        self.metrics.orphan_sweep(
-            report.counts(report.found), report.counts(report.deleted), when=time.time()
-        )
+        self.metrics.orphan_sweep(report.counts(report.found), report.counts(report.deleted))
         self.last = report
         log.info(
             "orphan sweep of %s done in %.1f s: %d orphans, %d deleted, %d waiting for their endpoint",
