@@ -17,8 +17,10 @@ A resource is an orphan only when **every** one of these holds:
   SageMaker was listed (so a GuardedEndpoint created meanwhile, not yet in any watch cache, is
   seen; and its resources, which the operator creates only after the GuardedEndpoint exists,
   were either listed after it or not at all);
-- SageMaker says it was created at least ``min_age`` ago (an unknown creation time never
-  counts): a second guard against any race the listing order does not cover.
+- SageMaker says it was created at least ``min_age`` ago (an unknown creation time, or one in
+  the future of ``now``, never counts): a second guard against any race the listing order does
+  not cover. ``min_age`` 0 turns this guard off (the emulator's accelerated clock reports
+  creation times ahead of the wall clock).
 
 Deletion follows the finalizer's order (:mod:`.delete`): an owner's endpoint first, waiting
 while it is busy or deleting; its configs and models only once no endpoint of that owner exists.
@@ -68,7 +70,7 @@ class Orphan:
     name: str
     arn: str
     owner: naming.Owner
-    created: datetime
+    created: datetime | None
 
 
 def watched(namespace: str, patterns: Sequence[str]) -> bool:
@@ -93,7 +95,7 @@ def orphan_of(
         return None
     if (owner.namespace, owner.name) in existing:
         return None
-    if candidate.created is None or now - candidate.created < min_age:
+    if min_age > timedelta(0) and (candidate.created is None or now - candidate.created < min_age):
         return None
     return Orphan(candidate.kind, candidate.name, candidate.arn, owner, candidate.created)
 
