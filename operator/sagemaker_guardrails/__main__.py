@@ -3,8 +3,9 @@
 Builds everything once, in this order: settings (environment, then command-line overrides),
 logging, metrics (served on ``metrics_port``), the per-region AWS client factory with its shared
 token buckets, the Kubernetes client of the loop, the optional Lease leader election, the
-reconcile loop (:class:`~sagemaker_guardrails.loop.Controller`) with ``/healthz`` and ``/readyz``
-on ``health_port``, and finally kopf, which watches and feeds the loop. No logic lives here.
+reconcile loop (:class:`~sagemaker_guardrails.loop.Controller`), the orphan sweeper
+(:class:`~sagemaker_guardrails.loop.sweep.Sweeper`), ``/healthz`` and ``/readyz`` on
+``health_port``, and finally kopf, which watches and feeds the loop. No logic lives here.
 
 Kubernetes credentials: the service account in a pod, else ``KUBECONFIG`` or ``~/.kube/config``
 (for the loop's client and for kopf's watch alike). A leader that loses its Lease stops the
@@ -104,6 +105,7 @@ def cli_main(argv: list[str]) -> int:
     from sagemaker_guardrails.handlers import build_registry, kopf_settings
     from sagemaker_guardrails.logs import configure_logging
     from sagemaker_guardrails.loop import Controller, KubeApi, LeaderElector, serve_health
+    from sagemaker_guardrails.loop.sweep import AllChecks, Sweeper
     from sagemaker_guardrails.metrics import Metrics
 
     configure_logging(settings.log_format, settings.log_level, verbose=args.verbose)
@@ -137,8 +139,9 @@ def cli_main(argv: list[str]) -> int:
             on_lost=on_lost,
         )
         leading = elector.leading
+    kube = KubeApi(api_client, timeout=settings.kube_request_timeout_seconds)
     controller = Controller(
-        kube=KubeApi(api_client, timeout=settings.kube_request_timeout_seconds),
+        kube=kube,
         settings=settings,
         deps=reconciler.Deps(settings=settings, clients=clients),
         metrics=metrics,
@@ -147,6 +150,7 @@ def cli_main(argv: list[str]) -> int:
         leading=leading,
         elector_alive=(lambda: elector.alive) if elector is not None else None,
     )
+    sweeper = Sweeper(kube=kube, settings=settings, clients=clients, metrics=metrics, leading=leading)
     if elector is not None:
         metrics.leader.set_function(lambda: 1.0 if elector.leading.is_set() else 0.0)
     else:
@@ -154,17 +158,20 @@ def cli_main(argv: list[str]) -> int:
 
     async def start_loop(**_: Any) -> None:
         controller.start()
+        sweeper.start()
         if elector is not None:
             elector.start()
 
     async def stop_loop(**_: Any) -> None:
         # Workers first: the Lease is released only once no pass of ours is running any more.
         controller.stop(timeout=settings.kube_request_timeout_seconds)
+        sweeper.stop(timeout=settings.kube_request_timeout_seconds)
         if elector is not None:
             elector.stop()
 
     server = metrics.serve(settings.metrics_port) if settings.metrics_port else None
-    health = serve_health(controller, settings.health_port) if settings.health_port else None
+    checks = AllChecks(controller, sweeper)
+    health = serve_health(checks, settings.health_port) if settings.health_port else None
     namespaces = list(settings.watch_namespaces)
     try:
         kopf.run(

@@ -152,6 +152,24 @@ class Metrics:
             registry=r,
         )
         self.leader = Gauge(f"{PREFIX}leader", "1 while this replica reconciles, 0 on standby.", registry=r)
+        self.orphans = Gauge(
+            f"{PREFIX}orphans",
+            "SageMaker resources of this cluster whose GuardedEndpoint is gone, by kind (last sweep).",
+            ["kind"],
+            registry=r,
+        )
+        self.orphans_deleted = Counter(
+            f"{PREFIX}orphans_deleted_total",
+            "Orphaned SageMaker resources the sweep deleted (orphan_sweep_delete), by kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.orphan_sweeps = Counter(
+            f"{PREFIX}orphan_sweeps_total",
+            "Orphan sweeps by outcome (ok, error: logged with its traceback, run again next period).",
+            ["outcome"],
+            registry=r,
+        )
         self._loop = _LoopCollector()
         self.registry.register(self._loop)
         self._phases: dict[str, str] = {}
@@ -175,6 +193,18 @@ class Metrics:
 
     def pass_failed(self, exception: str) -> None:
         self.pass_exceptions.labels(exception=exception).inc()
+
+    def orphan_sweep(self, found: dict[str, int], deleted: dict[str, int]) -> None:
+        """A finished sweep: the orphans it found (every kind, 0 included) and what it deleted."""
+        for kind, count in found.items():
+            self.orphans.labels(kind=kind).set(count)
+        for kind, count in deleted.items():
+            if count:
+                self.orphans_deleted.labels(kind=kind).inc(count)
+        self.orphan_sweeps.labels(outcome="ok").inc()
+
+    def orphan_sweep_failed(self) -> None:
+        self.orphan_sweeps.labels(outcome="error").inc()
 
     def watch_loop(self, loop: LoopFigures) -> None:
         """Export the queue figures of ``loop`` (read at scrape time)."""

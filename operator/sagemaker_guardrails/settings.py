@@ -115,7 +115,46 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Timeout of one Kubernetes API request."
     )
 
-    @field_validator("watch_namespaces", mode="before")
+    guardrail_exclusions: Literal["warn", "refuse"] = Field(
+        default="warn",
+        description=(
+            "What to do with a spec SageMaker excludes from deployment guardrails (Inf1, Marketplace, "
+            "serverless): warn (condition GuardrailsNotApplied and a Warning Event) or refuse (Stalled, "
+            "nothing deployed)."
+        ),
+    )
+    guardrails_excluded_instance_prefixes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["ml.inf1."],
+        description="Instance types SageMaker runs without guardrails (comma-separated prefixes).",
+    )
+    guardrails_excluded_image_prefixes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Container images of AWS Marketplace (comma-separated prefixes); empty = none known.",
+    )
+
+    orphan_sweep_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="How often the leader looks for SageMaker resources of deleted GuardedEndpoints; 0 = never.",
+    )
+    orphan_sweep_delete: bool = Field(
+        default=False, description="Delete the orphans found (default: only report them)."
+    )
+    orphan_min_age_seconds: float = Field(
+        default=3600.0, ge=0, description="A SageMaker resource younger than this is never an orphan."
+    )
+    orphan_sweep_regions: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Regions swept besides default_region and every spec.region in use (comma-separated).",
+    )
+
+    @field_validator(
+        "watch_namespaces",
+        "guardrails_excluded_instance_prefixes",
+        "guardrails_excluded_image_prefixes",
+        "orphan_sweep_regions",
+        mode="before",
+    )
     @classmethod
     def _split_namespaces(cls, value: Any) -> Any:
         if isinstance(value, str):

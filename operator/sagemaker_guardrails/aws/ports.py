@@ -39,7 +39,7 @@ ALARM_MISSING = "missing"
 
 
 class ResourceSummary(NamedTuple):
-    """One row of ListModels / ListEndpointConfigs."""
+    """One row of ListModels / ListEndpointConfigs / ListEndpoints."""
 
     name: str
     arn: str
@@ -104,6 +104,9 @@ class SageMakerPort(Protocol):
 
     def delete_tags(self, arn: str, keys: Sequence[str]) -> None:
         """DeleteTags of ``keys``; refuses (InvalidRequest, no call) to remove an ownership tag."""
+
+    def list_endpoints(self, name_prefix: str = "") -> list[ResourceSummary]:
+        """Every endpoint whose name starts with ``name_prefix`` (every page; "" = all)."""
 
     def list_endpoint_configs(self, name_prefix: str) -> list[ResourceSummary]:
         """Every endpoint config whose name starts with ``name_prefix`` (every page)."""

@@ -10,8 +10,8 @@ SageMaker details handled here rather than in the reconciler:
 
 - Describe* of a missing resource is a ``ValidationException`` ("Could not find ..."); the
   describe methods return ``None`` for it, mutating calls raise ``NotFound``.
-- ``ListModels``/``ListEndpointConfigs`` only filter by ``NameContains``; the prefix match is done
-  here, over every page.
+- ``ListModels``/``ListEndpointConfigs``/``ListEndpoints`` only filter by ``NameContains``; the
+  prefix match is done here, over every page (an empty prefix lists everything: the orphan sweep).
 - ``ListTags`` refuses ``MaxResults`` below 50; all pages are read.
 - ``DeleteTags`` is never sent for an ownership tag (``sagemaker-guardrails.dev/``) or an
   ``aws:`` tag: the core never asks for it, and this is the last place to make sure of it.
@@ -37,6 +37,11 @@ __all__ = ["SageMakerAdapter"]
 
 _PAGE = 100
 _RESERVED_TAG_PREFIXES = (TAG_PREFIX, "aws:")
+
+
+def _contains(name_prefix: str) -> dict[str, Any]:
+    """``NameContains`` must not be empty: an empty prefix lists everything."""
+    return {"NameContains": name_prefix} if name_prefix else {}
 
 
 class SageMakerAdapter:
@@ -154,11 +159,23 @@ class SageMakerAdapter:
         with self._call("DeleteTags"):
             self._client.delete_tags(ResourceArn=arn, TagKeys=list(keys))
 
+    def list_endpoints(self, name_prefix: str = "") -> list[ResourceSummary]:
+        pages = self._pages(
+            "ListEndpoints",
+            lambda more: self._client.list_endpoints(MaxResults=_PAGE, **_contains(name_prefix), **more),
+        )
+        return [
+            ResourceSummary(e["EndpointName"], e["EndpointArn"], e["CreationTime"])
+            for page in pages
+            for e in page.get("Endpoints") or []
+            if e["EndpointName"].startswith(name_prefix)
+        ]
+
     def list_endpoint_configs(self, name_prefix: str) -> list[ResourceSummary]:
         pages = self._pages(
             "ListEndpointConfigs",
             lambda more: self._client.list_endpoint_configs(
-                NameContains=name_prefix, MaxResults=_PAGE, **more
+                MaxResults=_PAGE, **_contains(name_prefix), **more
             ),
         )
         return [
@@ -171,7 +188,7 @@ class SageMakerAdapter:
     def list_models(self, name_prefix: str) -> list[ResourceSummary]:
         pages = self._pages(
             "ListModels",
-            lambda more: self._client.list_models(NameContains=name_prefix, MaxResults=_PAGE, **more),
+            lambda more: self._client.list_models(MaxResults=_PAGE, **_contains(name_prefix), **more),
         )
         return [
             ResourceSummary(m["ModelName"], m["ModelArn"], m["CreationTime"])

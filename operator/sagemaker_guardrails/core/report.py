@@ -8,11 +8,11 @@ compared with the previous status, so a pass that merely polls says nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sagemaker_guardrails.api.status import EndpointInfo, GuardedEndpointStatus, PendingCall, RevisionInfo
-from sagemaker_guardrails.core import naming, tagging
+from sagemaker_guardrails.core import exclusions, naming, notices, tagging
 from sagemaker_guardrails.core.actions import (
     Adopt,
     Collect,
@@ -181,10 +181,18 @@ def _stall_event(draft: Draft, verdict: Verdict) -> None:
     draft.event("Warning", verdict.reason, verdict.message)
 
 
-def _report(draft: Draft, verdict: Verdict, generation: int) -> Report:
+def _report(
+    draft: Draft, verdict: Verdict, generation: int, notice: exclusions.Notice | None = None
+) -> Report:
     _stall_event(draft, verdict)
     status = draft.status
-    status.conditions = conditions(verdict, draft.memory.status.conditions, generation, draft.now)
+    previous = draft.memory.status.conditions
+    status.conditions = conditions(verdict, previous, generation, draft.now)
+    excluded = notices.exclusion_condition(notice, previous, generation, draft.now.isoformat())
+    if excluded is not None and notice is not None:
+        status.conditions.append(excluded)
+        if notices.exclusion_event_due(notice, previous):
+            draft.event("Warning", exclusions.REASON, notice.message)
     stage = status.deployment.stage if status.deployment is not None else None
     status.phase = phase(status.conditions, stage)
     status.observed_generation = generation
@@ -202,9 +210,14 @@ def build(
     error: BaseException | None,
     generation: int,
     now: datetime,
+    notice: exclusions.Notice | None = None,
 ) -> Report:
-    """The status after a pass that observed SageMaker and decided (``error``: the step's failure)."""
+    """The status after a pass that observed SageMaker and decided (``error``: the step's failure).
+
+    ``notice``: guardrails SageMaker will not apply to this spec (:mod:`.exclusions`), if any.
+    """
     endpoint = observed.endpoint
+    missing = notices.endpoint_missing(memory.status.endpoint, observed, desired.endpoint_name)
     draft = Draft(memory, desired, now, memory.status.model_copy(deep=True))
     draft.status.endpoint = _endpoint_info(memory, desired, observed, decision=decision, error=error, now=now)
     live = endpoint.config_name if endpoint is not None else None
@@ -221,15 +234,24 @@ def build(
     _apply_pending(draft, decision, error)
     _apply_action(draft, decision, error)
     verdict = decision.verdict if error is None else verdict_of_error(error, ready=decision.verdict.ready)
-    return _report(draft, verdict, generation)
+    if missing is not None:
+        draft.event("Warning", notices.ENDPOINT_MISSING, missing)
+        verdict = replace(verdict, message=f"{missing} {verdict.message}")
+    return _report(draft, verdict, generation, notice)
 
 
 def unobserved(
-    *, memory: Memory, desired: Desired | None, error: BaseException, generation: int, now: datetime
+    *,
+    memory: Memory,
+    desired: Desired | None,
+    error: BaseException,
+    generation: int,
+    now: datetime,
+    notice: exclusions.Notice | None = None,
 ) -> Report:
     """The status after a pass that could not look at SageMaker (or could not parse the spec).
 
     Everything SageMaker-related stays as it was; only the conditions say what went wrong.
     """
     draft = Draft(memory, desired, now, memory.status.model_copy(deep=True))
-    return _report(draft, verdict_of_error(error, ready=None), generation)
+    return _report(draft, verdict_of_error(error, ready=None), generation, notice)

@@ -172,6 +172,16 @@ def resource_of(body: Mapping[str, Any]) -> Resource:
     )
 
 
+def _message(outcome: Outcome) -> str:
+    """The Reconciling (else Ready) message of a pass's status: what it is waiting for."""
+    items = outcome.status.get("conditions") or []
+    for kind in ("Reconciling", "Ready"):
+        for item in items:
+            if item.get("type") == kind and item.get("message"):
+                return str(item["message"])
+    return "in progress."
+
+
 @dataclass(frozen=True)
 class Health:
     ok: bool
@@ -333,8 +343,12 @@ class Controller:
             log.info("%s: finalized; finalizer removed", key)
             return None
         if not outcome.finished:
-            self._log_error(key, outcome)
-            return outcome.requeue_after or self.settings.active_poll_seconds
+            delay = outcome.requeue_after or self.settings.active_poll_seconds
+            if outcome.error is None:  # ordinary progress (a busy or deleting endpoint), not an error
+                log.info("%s: deletion waiting: %s Looking again in %.0f s.", key, _message(outcome), delay)
+            else:
+                self._log_error(key, outcome)
+            return delay
         return self._delay(key, outcome)
 
     def _run(self, key: str, body: dict[str, Any], run: PassFn) -> Outcome:
@@ -463,7 +477,9 @@ class Controller:
         delay = self.queue.backoff(key, self.settings.error_backoff_base_seconds, cap)
         if exc.reason == "Conflict":
             delay = min(delay, _CONFLICT_RETRY_SECONDS * self.queue.failures(key))
-        log.warning("%s: write refused or failed (%s): %s; retrying in %.1f s", key, what, exc, delay)
+        # A conflict is optimistic concurrency doing its job (the object moved on): not a warning.
+        level = logging.INFO if exc.reason == "Conflict" else logging.WARNING
+        log.log(level, "%s: write refused or failed (%s): %s; retrying in %.1f s", key, what, exc, delay)
         return delay
 
     def _worker(self) -> None:

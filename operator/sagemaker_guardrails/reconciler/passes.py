@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 
 from sagemaker_guardrails.aws.ports import SageMakerPort
-from sagemaker_guardrails.core import marks
+from sagemaker_guardrails.core import exclusions, marks
 from sagemaker_guardrails.core.actions import Memory
 from sagemaker_guardrails.core.conditions import Verdict
 from sagemaker_guardrails.core.decide import (
@@ -90,6 +90,23 @@ def _desired(resource: Resource, deps: Deps) -> Desired:
     return build_desired(spec, identity_of(resource, deps), deps.settings.default_region)
 
 
+def _notice(desired: Desired, deps: Deps) -> exclusions.Notice | None:
+    """Guardrails SageMaker will not apply to the desired revision; InvalidSpec when refused."""
+    settings = deps.settings
+    notice = exclusions.notice(
+        desired.spec,
+        desired.revision,
+        instance_prefixes=settings.guardrails_excluded_instance_prefixes,
+        image_prefixes=settings.guardrails_excluded_image_prefixes,
+    )
+    if notice is not None and settings.guardrail_exclusions == "refuse":
+        raise InvalidSpec(
+            f"{notice.message} The operator is set to refuse such deployments "
+            "(guardrail_exclusions=refuse): choose an instance type and images SageMaker guards."
+        )
+    return notice
+
+
 def reconcile(resource: Resource, deps: Deps, now: datetime) -> Outcome:
     """One level-triggered pass over ``resource``; see the module docstring.
 
@@ -105,13 +122,20 @@ def reconcile(resource: Resource, deps: Deps, now: datetime) -> Outcome:
     except InvalidSpec as exc:
         report = unobserved(memory=memory, desired=None, error=exc, generation=generation, now=now)
         return outcome_of(report, None, exc, deps)
+    try:
+        notice = _notice(desired, deps)
+    except InvalidSpec as exc:
+        report = unobserved(memory=memory, desired=desired, error=exc, generation=generation, now=now)
+        return outcome_of(report, None, exc, deps)
     port = deps.clients(desired.region).sagemaker
     try:
         observed = observe_for(port, desired, memory, now, deps)
         memory, decision = _decide(port, desired, observed, memory, now)
     except Exception as exc:
         _log_unexpected(resource, exc)
-        report = unobserved(memory=memory, desired=desired, error=exc, generation=generation, now=now)
+        report = unobserved(
+            memory=memory, desired=desired, error=exc, generation=generation, now=now, notice=notice
+        )
         return outcome_of(report, None, exc, deps)
     error: Exception | None = None
     try:
@@ -127,6 +151,7 @@ def reconcile(resource: Resource, deps: Deps, now: datetime) -> Outcome:
         error=error,
         generation=generation,
         now=now,
+        notice=notice,
     )
     return outcome_of(report, decision, error, deps)
 

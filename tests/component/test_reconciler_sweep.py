@@ -1,0 +1,162 @@
+"""The orphan sweep against the emulator, through the real boto3 adapters: it reports the resources of
+a GuardedEndpoint that vanished without its finalizer, deletes exactly those when asked (endpoint
+first, configs and models on the next sweep), and never touches an untagged endpoint, another
+cluster's endpoint, or the resources of a GuardedEndpoint that exists, however late it shows up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from tests import corekit
+from tests.reconcilerkit import ENDPOINT, World
+
+from sagemaker_guardrails.core import orphans
+from sagemaker_guardrails.reconciler.sweep import SweepReport, sweep
+from sagemaker_guardrails.settings import Settings
+
+pytestmark = pytest.mark.component
+
+ALIVE = ("ml", "alive")
+UNTAGGED = "untagged-ep"
+OTHER = "other-cluster-ep"
+
+
+@pytest.fixture
+def scene(world: World, emulator: Any) -> World:
+    """GuardedEndpoint ml/fraud (to be orphaned), ml/alive (kept), an untagged endpoint and one of
+    another cluster, all InService."""
+    world.resource(corekit.spec(strategy="Canary")).settle()
+    world.resource(corekit.spec(strategy="Canary", endpoint_name="alive-ep"), name="alive").settle()
+    other = World(emulator, cluster="other-cluster")
+    other.resource(corekit.spec(strategy="Canary", endpoint_name=OTHER), name="fraud").settle()
+    sm = world.sagemaker
+    sm.create_model(
+        ModelName="untagged-model",
+        ExecutionRoleArn=corekit.ROLE,
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:1"},
+    )
+    variant = {"VariantName": "AllTraffic", "ModelName": "untagged-model", "InstanceType": "ml.m5.large"}
+    sm.create_endpoint_config(
+        EndpointConfigName="untagged-config", ProductionVariants=[{**variant, "InitialInstanceCount": 1}]
+    )
+    sm.create_endpoint(EndpointName=UNTAGGED, EndpointConfigName="untagged-config")
+    world.wait_settled(UNTAGGED)
+    world.wait_settled(OTHER)
+    return world
+
+
+def settings(world: World, **overrides: Any) -> Settings:
+    return world.deps.settings.model_copy(update={"orphan_min_age_seconds": 0.0, **overrides})
+
+
+def sim_now(world: World) -> datetime:
+    return datetime.fromtimestamp(world.admin.clock()["sim_time"], tz=UTC)
+
+
+def run(world: World, keys: list[frozenset[tuple[str, str]]] | None = None, **overrides: Any) -> SweepReport:
+    listings = list(keys or [])
+
+    def existing() -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
+        current = listings.pop(0) if len(listings) > 1 else (listings[0] if listings else frozenset({ALIVE}))
+        return current, frozenset()
+
+    return sweep(world.deps.clients, existing, settings(world, **overrides), lambda: sim_now(world))
+
+
+def names(items: list[orphans.Orphan]) -> set[tuple[str, str]]:
+    return {(o.kind, o.name) for o in items}
+
+
+def deletes(world: World, since: int) -> list[tuple[str, str | None]]:
+    """The delete calls since ``since``: (operation, endpoint name; None for configs and models)."""
+    wanted = ("DeleteEndpoint", "DeleteEndpointConfig", "DeleteModel")
+    return [
+        (c["operation"], c["endpoint"])
+        for c in world.admin.calls(since=since, service="sagemaker")
+        if c["operation"] in wanted
+    ]
+
+
+def everything(world: World) -> tuple[set[str], set[str], set[str]]:
+    sm = world.sagemaker
+    return (
+        {e["EndpointName"] for e in sm.list_endpoints(MaxResults=100)["Endpoints"]},
+        {c["EndpointConfigName"] for c in sm.list_endpoint_configs(MaxResults=100)["EndpointConfigs"]},
+        {m["ModelName"] for m in sm.list_models(MaxResults=100)["Models"]},
+    )
+
+
+def test_report_only_by_default_finds_exactly_the_orphaned_resources(scene: World) -> None:
+    world = scene
+    configs, models = world.config_names(ENDPOINT), world.model_names(ENDPOINT)
+    seen = max(c["seq"] for c in world.admin.calls())
+    report = run(world)
+    expected = (
+        {("endpoint", ENDPOINT)} | {("endpoint-config", c) for c in configs} | {("model", m) for m in models}
+    )
+    assert names(report.found) == expected
+    assert all(o.owner.namespace == "ml" and o.owner.name == "fraud" for o in report.found)
+    assert report.deleted == []
+    assert deletes(world, seen) == []
+    assert report.counts(report.found) == {
+        "endpoint": 1,
+        "endpoint-config": len(configs),
+        "model": len(models),
+    }
+
+
+def test_opted_in_deletes_endpoint_first_then_configs_and_models_and_nothing_else(scene: World) -> None:
+    world = scene
+    configs, models = world.config_names(ENDPOINT), world.model_names(ENDPOINT)
+    endpoints_before, configs_before, models_before = everything(world)
+    seen = max(c["seq"] for c in world.admin.calls())
+    first = run(world, orphan_sweep_delete=True)
+    assert names(first.deleted) == {("endpoint", ENDPOINT)}
+    assert {o.kind for o in first.waiting} == {"endpoint-config", "model"}
+    world.admin.advance(10)  # SageMaker finishes deleting the endpoint
+    second = run(world, orphan_sweep_delete=True)
+    assert names(second.deleted) == {("endpoint-config", c) for c in configs} | {("model", m) for m in models}
+    third = run(world, orphan_sweep_delete=True)
+    assert third.found == [] and third.deleted == []
+
+    done = deletes(world, seen)
+    assert [name for op, name in done if op == "DeleteEndpoint"] == [ENDPOINT]
+    assert sum(op == "DeleteEndpointConfig" for op, _ in done) == len(configs)
+    assert sum(op == "DeleteModel" for op, _ in done) == len(models)
+    endpoints_after, configs_after, models_after = everything(world)
+    assert (
+        endpoints_before - endpoints_after,
+        configs_before - configs_after,
+        models_before - models_after,
+    ) == (
+        {ENDPOINT},
+        configs,
+        models,
+    )
+    assert endpoints_after == {"alive-ep", UNTAGGED, OTHER}
+
+
+def test_minimum_age_by_sagemaker_creation_time(scene: World) -> None:
+    world = scene
+    assert run(world, orphan_min_age_seconds=3600).found == []
+    world.admin.advance(3601)
+    assert names(run(world, orphan_min_age_seconds=3600).found) >= {("endpoint", ENDPOINT)}
+
+
+def test_a_guardedendpoint_seen_only_by_the_fresh_list_after_the_survey_keeps_its_resources(
+    scene: World,
+) -> None:
+    world = scene
+    seen = max(c["seq"] for c in world.admin.calls())
+    # The first LIST (for the regions) predates ml/fraud; the fresh one made after listing SageMaker has it.
+    late = frozenset({ALIVE, ("ml", "fraud")})
+    report = run(world, [frozenset({ALIVE}), late, late], orphan_sweep_delete=True)
+    assert report.found == [] and report.deleted == []
+    assert deletes(world, seen) == []
+
+
+def test_namespaces_not_watched_are_never_swept(scene: World) -> None:
+    report = run(scene, watch_namespaces=["team-*"], orphan_sweep_delete=True)
+    assert report.found == [] and report.deleted == []
