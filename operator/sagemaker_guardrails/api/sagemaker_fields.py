@@ -130,10 +130,10 @@ DEVIATIONS: dict[str, dict[str, str]] = {
         "maxLength": "botocore's enum has no length; 64 is well above its longest type",
     },
     "spec.variants[].initialInstanceCount": {
-        "maximum": "botocore has none; 1000 bounds the integer arithmetic of the capacity CEL rules",
+        "maximum": "botocore has none; the operator's own cap (every number in the spec is bounded)",
     },
     "spec.variants[].initialVariantWeight": {
-        "maximum": "botocore has none; bounded so that every number the API server stores is bounded",
+        "maximum": "botocore has none; the operator's own cap (every number in the spec is bounded)",
     },
     "spec.variants[].serverless.memorySizeInMB": {
         "enum": "SageMaker documents 1 GB steps (1024 to 6144); botocore only has the range",
