@@ -215,6 +215,7 @@ def _rules_at(path: str) -> list[dict[str, str]]:
         ("spec", "size(self.variants) == 1", "rolling"),
         ("spec", "!has(v.serverless)", "rolling"),
         ("", "oldSelf.spec.endpointName", "endpointName"),
+        ("", "oldSelf.spec.variants.exists(o, o.name == v.name)", "variants"),
     ],
 )
 def test_cross_field_rules_are_cel_with_messages_naming_the_field(
