@@ -90,7 +90,14 @@ class CrashingPort:
 class World:
     """The emulator, the real adapters and operator settings tuned for tests."""
 
-    def __init__(self, emulator: Any, *, cluster: str = "test-cluster", attempts: int = 2) -> None:
+    def __init__(
+        self,
+        emulator: Any,
+        *,
+        cluster: str = "test-cluster",
+        attempts: int = 2,
+        endpoint_url: str | None = None,
+    ) -> None:
         self.emulator = emulator
         self.admin = emulator.admin
         self.admin.configure(**FAST_TIMINGS)
@@ -101,7 +108,7 @@ class World:
             rate_per_second=1000,
             burst=1000,
             max_attempts=attempts,
-            endpoint_url=emulator.url,
+            endpoint_url=endpoint_url or emulator.url,
             session=self.session,
         )
         self.crash_after: str | None = None

@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
+from tests import crdkit
+
 from sagemaker_guardrails.api.base import (
     ENVIRONMENT_MAX,
     MAX_CONTAINERS,
@@ -86,7 +88,7 @@ def costliest_string(
             continue
         for filler in fillers:
             text = prefix + filler * room + tag + suffix
-            if pattern is None or re.search(pattern, text):
+            if pattern is None or crdkit.matches(pattern, text):
                 found.append(text)
     if not found:
         raise AssertionError(f"no affix and filler make a {length}-character string match {pattern}")
@@ -204,7 +206,9 @@ def _environment_keys(schema: Schema) -> list[str]:
     """The one-character environment variable names the key pattern allows."""
     env = schema["properties"]["models"]["items"]["properties"]["containers"]["items"]["properties"]
     _, pattern = _map_key_bounds(env["environment"], "environment")
-    return [c for c in string.ascii_letters + string.digits + "_" if pattern is None or re.search(pattern, c)]
+    return [
+        c for c in string.ascii_letters + string.digits + "_" if pattern is None or crdkit.matches(pattern, c)
+    ]
 
 
 def _value_filler(schema: Schema, fillers: tuple[str, ...]) -> str:

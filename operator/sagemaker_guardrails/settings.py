@@ -60,7 +60,13 @@ class Settings(BaseSettings):
     rate_limit_timeout_seconds: float = Field(
         default=30.0, gt=0, description="How long a call waits for a token before it counts as throttled."
     )
-    aws_max_attempts: int = Field(default=5, ge=1, description="botocore standard-mode max attempts.")
+    aws_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "botocore standard-mode attempts of a read (Describe*/List*); mutating calls are sent once."
+        ),
+    )
 
     watch_namespaces: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Namespaces to watch (comma-separated); empty = all."

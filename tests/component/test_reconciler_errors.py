@@ -2,7 +2,8 @@
 
 Throttling comes from the emulator's fault API; 5xx responses and a response lost after SageMaker
 accepted the call are injected into the real boto3 client through botocore's event hooks, so the
-adapters, botocore's ``standard`` retries and the error translation all run for real.
+adapters, botocore's ``standard`` retries (of reads; mutating calls are sent once) and the error
+translation all run for real. test_adapters_retries.py loses answers on the wire instead.
 """
 
 from __future__ import annotations
@@ -94,10 +95,12 @@ def test_server_errors_are_retried_and_never_fail_the_resource(world: World) -> 
     gep.apply(corekit.spec(strategy="AllAtOnce", image=IMAGE.format(2)))
     gep.step()
     failed = gep.step()
-    assert errors.sent == 2, "botocore's standard mode retried the 500 once (max_attempts=2)"
+    assert errors.sent == 1, "a mutating call is sent once: botocore does not retry it (max_attempts=2)"
     assert gep.condition("Reconciling") == ("True", "Retrying")
     assert failed.result == "requeued"
+    assert "issuedAt" not in gep.status["pending"]
     gep.settle()
+    assert errors.sent == 2, "the next pass found the update not issued and sent it again, once"
     assert gep.condition("Ready") == ("True", "InService")
     never_stalled(gep)
     assert len(world.calls("UpdateEndpoint")) == 1

@@ -15,6 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 CRD_FILE = REPO / "crds" / "sagemaker-guardrails.dev_guardedendpoints.yaml"
 INVALID_RESOURCES = REPO / "tests" / "fixtures" / "invalid_resources.yaml"
+VALID_RESOURCES = REPO / "tests" / "fixtures" / "valid_resources.yaml"
 
 T = TypeVar("T")
 

@@ -1,7 +1,9 @@
-"""The CRD schema and its CEL rules, checked by a real kube-apiserver: every example is accepted and
-every case of tests/fixtures/invalid_resources.yaml is rejected with the field named (at create, or
-at update for transition rules such as the immutable endpointName), so that ``kubectl apply`` of a
-bad resource fails before the operator ever sees it."""
+"""The CRD schema and its CEL rules, checked by a real kube-apiserver: every example and every case
+of tests/fixtures/valid_resources.yaml is accepted, and every case of
+tests/fixtures/invalid_resources.yaml is rejected with the field named (at create, or at update for
+transition rules such as the immutable endpointName or the variant names), so that ``kubectl apply``
+of a bad resource fails before the operator ever sees it. The patterns are RE2 here, the same
+strings pydantic (Rust's regex) checks in the unit tests."""
 
 from __future__ import annotations
 
@@ -11,7 +13,14 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.e2e.e2e_support import EXAMPLES, INVALID_RESOURCES, field_token, load_example, merge_patch
+from tests.e2e.e2e_support import (
+    EXAMPLES,
+    INVALID_RESOURCES,
+    VALID_RESOURCES,
+    field_token,
+    load_example,
+    merge_patch,
+)
 
 from sagemaker_guardrails.devenv.kube import Kubectl, KubectlError
 
@@ -21,6 +30,10 @@ pytestmark = pytest.mark.e2e
 def _invalid_cases() -> list[Any]:
     cases = yaml.safe_load(INVALID_RESOURCES.read_text()) if INVALID_RESOURCES.is_file() else []
     return [pytest.param(case, id=case["id"]) for case in cases if case.get("apiserver", True)]
+
+
+def _valid_cases() -> list[Any]:
+    return [pytest.param(case, id=case["id"]) for case in yaml.safe_load(VALID_RESOURCES.read_text())]
 
 
 def _named(manifest: dict[str, Any], namespace: str) -> dict[str, Any]:
@@ -65,6 +78,8 @@ def test_examples_and_invalid_cases_exist() -> None:
     cases = [param.values[0] for param in _invalid_cases()]
     assert len(cases) >= 10
     assert any(case.get("update") and field_token(case["field"]) == "endpointName" for case in cases)
+    assert any(case.get("update") and field_token(case["field"]) == "variants" for case in cases)
+    assert len(_valid_cases()) >= 5
 
 
 @pytest.mark.parametrize("example", sorted(p.stem for p in EXAMPLES.glob("*.yaml")))
@@ -74,6 +89,23 @@ def test_example_is_accepted(kubectl: Kubectl, crd: Path, namespace: str, exampl
     assert _includes(created["spec"], manifest["spec"]), created["spec"]
     assert created["metadata"]["generation"] == 1
     kubectl.run("delete", "gep", created["metadata"]["name"], "-n", namespace, "--wait=false")
+
+
+@pytest.mark.parametrize("case", _valid_cases())
+def test_valid_resource_is_accepted(
+    kubectl: Kubectl, crd: Path, namespace: str, case: dict[str, Any]
+) -> None:
+    base = _named(load_example(case["base"]), namespace)
+    manifest = merge_patch(base, case["patch"])
+    if case.get("update"):
+        _create(kubectl, base)
+        out = kubectl.run("replace", "-o", "yaml", "-f", "-", input=yaml.safe_dump(manifest)).stdout
+        stored: dict[str, Any] = yaml.safe_load(out)
+        assert stored["metadata"]["generation"] == 2
+    else:
+        stored = _create(kubectl, manifest)
+    assert _includes(stored["spec"], manifest["spec"]), stored["spec"]
+    kubectl.run("delete", "gep", stored["metadata"]["name"], "-n", namespace, "--wait=false")
 
 
 @pytest.mark.parametrize("case", _invalid_cases())

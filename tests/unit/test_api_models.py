@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsonschema
 import pytest
 from pydantic import ValidationError
+from tests import crdkit
 from tests.unit.test_examples_invalid import example, merge_patch
 
 from sagemaker_guardrails.api import spec as spec_module
@@ -31,7 +31,7 @@ def variant(
     return v
 
 
-SERVERLESS = {"memorySizeInMb": 2048, "maxConcurrency": 20}
+SERVERLESS = {"memorySizeInMB": 2048, "maxConcurrency": 20}
 
 # (id, base example, merge patch): each must be accepted by pydantic and by the CRD schema.
 VALID_EDGE_CASES: list[tuple[str, str, dict[str, Any]]] = [
@@ -307,7 +307,7 @@ VALID_UPDATES: list[tuple[str, str, dict[str, Any]]] = [
 def test_valid_edge_case_is_accepted_by_pydantic_and_the_crd_schema(base: str, patch: dict[str, Any]) -> None:
     manifest = merge_patch(example(base), patch)
     validate_manifest(manifest)
-    jsonschema.Draft7Validator(openapi_schema()).validate(manifest)
+    crdkit.validator().validate(manifest)
 
 
 @pytest.mark.parametrize(("base", "patch"), [pytest.param(b, p, id=i) for i, b, p in VALID_UPDATES])

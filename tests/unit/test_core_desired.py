@@ -208,7 +208,7 @@ def test_async_serverless_pipeline_and_capture_requests() -> None:
             {
                 "name": "AllTraffic",
                 "model": "pipe",
-                "serverless": {"memorySizeInMb": 2048, "maxConcurrency": 5},
+                "serverless": {"memorySizeInMB": 2048, "maxConcurrency": 5},
             }
         ],
         asyncInference={

@@ -154,7 +154,7 @@ def test_every_spec_list_and_map_is_bounded_for_cel_cost() -> None:
             "spec.deployment.blueGreen.trafficRouting.canarySize.type",
             {"enum": ["CapacityPercent", "InstanceCount"]},
         ),
-        ("spec.variants.[].serverless.memorySizeInMb", {"enum": [1024, 2048, 3072, 4096, 5120, 6144]}),
+        ("spec.variants.[].serverless.memorySizeInMB", {"enum": [1024, 2048, 3072, 4096, 5120, 6144]}),
         ("spec.dataCapture.captureModes.[]", {"enum": ["Input", "Output"]}),
     ],
 )
@@ -215,6 +215,7 @@ def _rules_at(path: str) -> list[dict[str, str]]:
         ("spec", "size(self.variants) == 1", "rolling"),
         ("spec", "!has(v.serverless)", "rolling"),
         ("", "oldSelf.spec.endpointName", "endpointName"),
+        ("", "oldSelf.spec.variants.exists(o, o.name == v.name)", "variants"),
     ],
 )
 def test_cross_field_rules_are_cel_with_messages_naming_the_field(

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 import yaml
+from tests import crdkit
 
 from sagemaker_guardrails.api import GROUP, KIND, VERSION
-from sagemaker_guardrails.api.crd import openapi_schema
 from sagemaker_guardrails.api.resource import validate_manifest
 from sagemaker_guardrails.api.spec import CapacitySizeType, TrafficRoutingType
 
@@ -41,7 +40,7 @@ def test_example_validates_with_pydantic(name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_example_validates_against_the_crd_schema(name: str) -> None:
-    jsonschema.Draft7Validator(openapi_schema()).validate(load(name))
+    crdkit.validator().validate(load(name))
 
 
 @pytest.mark.parametrize("name", NAMES)

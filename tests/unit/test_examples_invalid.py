@@ -15,9 +15,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 import yaml
+from tests import crdkit
 
 from sagemaker_guardrails.api import spec as spec_module
 from sagemaker_guardrails.api.base import CamelModel
@@ -124,7 +124,7 @@ def unknown_fields(value: Any, schema: dict[str, Any], path: str = "") -> list[s
 def openapi_errors(manifest: dict[str, Any]) -> list[str]:
     """What the CRD's OpenAPI schema (not its CEL rules) rejects, as 'path: message' strings."""
     schema = openapi_schema()
-    validator = jsonschema.Draft7Validator(schema)
+    validator = crdkit.validator(schema)
     errors = [
         ".".join(str(p) for p in e.absolute_path) + ": " + e.message for e in validator.iter_errors(manifest)
     ]

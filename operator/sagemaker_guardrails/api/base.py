@@ -6,8 +6,9 @@ inside the operator, and one message for both. Keeping the two side by side is w
 "pydantic enforces the same rules again" true by construction rather than by discipline, and a
 shared message means ``kubectl apply`` and the operator's own ``InvalidSpec`` say the same thing.
 
-Regular expressions here must mean the same in Python's ``re``, in the API server's OpenAPI
-``pattern`` and in CEL's ``matches`` (RE2): no lookarounds, no backreferences, no ``\\p{...}``.
+Regular expressions here must mean the same to the API server (OpenAPI ``pattern`` and CEL's
+``matches``: Go's RE2), to pydantic (Rust's ``regex`` crate, pinned below) and to SageMaker (Java):
+``patterns.java_pattern`` rewrites SageMaker's patterns accordingly.
 """
 
 from __future__ import annotations
@@ -19,20 +20,43 @@ from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
-# SageMaker resource names (EndpointName, VariantName, ModelName, EndpointConfigName).
-SAGEMAKER_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+from sagemaker_guardrails.api.patterns import (
+    JAVA_DOT,
+    JAVA_OTHER_TERMINATORS,
+    JAVA_SPACE_MEMBERS,
+    java_pattern,
+)
+
+# SageMaker's patterns, verbatim from botocore's service model (Java syntax), rewritten by
+# ``java_pattern`` (see ``patterns.py``); tests/unit/test_crd_botocore.py compares each field's
+# pattern with botocore's. SageMaker resource names (EndpointName, VariantName, EndpointConfigName):
+SAGEMAKER_NAME_PATTERN = java_pattern(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 SAGEMAKER_NAME_MAX = 63
-EXECUTION_ROLE_PATTERN = r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$"
-IMAGE_PATTERN = r"^[\S]+$"
-S3_OR_HTTPS_PATTERN = r"^(https|s3)://([^/]+)/?(.*)$"
-# botocore's DestinationS3Uri pattern, verbatim (it only insists on one character of bucket).
-S3_URI_PATTERN = r"^(https|s3)://([^/])/?(.*)$"
-SNS_TOPIC_PATTERN = r"^arn:aws[a-z\-]*:sns:[a-z0-9\-]*:[0-9]{12}:[a-zA-Z0-9_.-]+$"
-INSTANCE_TYPE_PATTERN = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
-REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d$"
-ENV_KEY_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
-ALARM_NAME_PATTERN = r"^.*\S.*$"
-KMS_KEY_PATTERN = r"^[a-zA-Z0-9:/_-]*$"
+EXECUTION_ROLE_PATTERN = java_pattern(r"arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
+IMAGE_PATTERN = java_pattern(r"[\S]+")
+S3_OR_HTTPS_PATTERN = java_pattern(r"(https|s3)://([^/]+)/?(.*)")
+# botocore's DestinationS3Uri pattern (it only insists on one character of bucket).
+S3_URI_PATTERN = java_pattern(r"(https|s3)://([^/])/?(.*)")
+SNS_TOPIC_PATTERN = java_pattern(r"arn:aws[a-z\-]*:sns:[a-z0-9\-]*:[0-9]{12}:[a-zA-Z0-9_.-]+")
+ENV_KEY_PATTERN = java_pattern(r"[a-zA-Z_][a-zA-Z0-9_]*")
+KMS_KEY_PATTERN = java_pattern(r"[a-zA-Z0-9:/_-]*")
+# TagKey and TagValue: Unicode letters, separators and numbers, and _ . : / = + - @ (so no &, no
+# comma, no emoji). RE2 and Rust understand \p{...}; Python's re does not.
+TAG_PATTERN = java_pattern(r"([\p{L}\p{Z}\p{N}_.:/=+\-@]*)")
+TAG_KEY_MAX = 128
+TAG_VALUE_MAX = 256
+# botocore's AlarmName is "(?!\s*$).+" (not only whitespace, no line terminator); RE2 and Rust
+# have no lookahead, so: line-terminator-free, with at least one character that is not a space.
+ALARM_NAME_PATTERN = f"^{JAVA_DOT}*[^{JAVA_SPACE_MEMBERS}{JAVA_OTHER_TERMINATORS}]{JAVA_DOT}*$"
+# botocore's ProductionVariantInstanceType is an enum of some 280 types. A pattern instead, so that
+# a type SageMaker adds works without an operator release (SageMaker itself rejects an unknown
+# type at CreateEndpointConfig); every type of botocore's enum must match it and fit its length
+# (tests/unit/test_crd_botocore.py). Families may carry a hyphenated part: ml.p6-b200.48xlarge,
+# ml.p6e-gb200.36xlarge.
+INSTANCE_TYPE_PATTERN = r"^ml\.[a-z0-9]+(-[a-z0-9]+)*\.[a-z0-9]+$"
+INSTANCE_TYPE_MAX = 64
+# Not SageMaker's: a Region name as the SDKs know them (us-east-1, us-gov-west-1, eu-central-2).
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]$"
 
 WAIT_MAX_SECONDS = 3600
 TIMEOUT_MIN_SECONDS = 600
@@ -139,6 +163,9 @@ class CamelModel(BaseModel):
         frozen=True,
         use_enum_values=False,
         json_schema_extra=_add_rules_to_schema,
+        # The CRD's patterns are RE2 (the API server); Rust's regex agrees with it on every
+        # construct patterns.java_pattern emits (\p{...}, \x{...}), Python's re does not.
+        regex_engine="rust-regex",
     )
 
     rules: ClassVar[tuple[Rule[Any], ...]] = ()

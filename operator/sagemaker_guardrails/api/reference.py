@@ -12,6 +12,7 @@ from typing import Any
 
 from sagemaker_guardrails.api import GROUP, KIND, PLURAL, SHORT_NAME, VERSION
 from sagemaker_guardrails.api.crd import PRINTER_COLUMNS, openapi_schema
+from sagemaker_guardrails.api.sagemaker_fields import DEVIATIONS, OWN_FIELDS, SAGEMAKER_FIELDS
 
 Schema = dict[str, Any]
 
@@ -40,6 +41,7 @@ def render_reference() -> str:
         "",
         *_rule_lines(root),
         "",
+        *_counterparts(),
     ]
     sections: list[tuple[str, Schema]] = []
     _collect("spec", root["properties"]["spec"], sections)
@@ -47,6 +49,28 @@ def render_reference() -> str:
     for path, node in sections:
         lines += _section(path, node)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _counterparts() -> list[str]:
+    """Which SageMaker request member each field is sent as, and the deliberate differences."""
+    lines = [
+        "## SageMaker counterparts",
+        "",
+        "Each field below is sent as the SageMaker request member shown, and its bounds are that "
+        "member's in botocore's SageMaker service model (tests/unit/test_crd_botocore.py compares "
+        "them), except where a difference is stated. Patterns are SageMaker's, rewritten to mean the "
+        "same in RE2 and in pydantic's regex engine (`sagemaker_guardrails.api.patterns`).",
+        "",
+        "| Field | SageMaker member | Differences from botocore's bounds |",
+        "|---|---|---|",
+    ]
+    for path, member in SAGEMAKER_FIELDS.items():
+        operation, _, where = member.partition(":")
+        notes = "; ".join(f"{key}: {why}" for key, why in DEVIATIONS.get(path, {}).items())
+        lines.append(f"| `{path}` | {operation} `{where}` | {_cell(notes)} |")
+    lines += ["", "Fields without a SageMaker counterpart:", ""]
+    lines += [f"- `{path}`: {why}" for path, why in OWN_FIELDS.items()]
+    return [*lines, ""]
 
 
 def _collect(path: str, node: Schema, sections: list[tuple[str, Schema]]) -> None:

@@ -8,8 +8,11 @@ Two things cannot be checked on ``spec`` alone:
 - Some fields must never change after creation, and only an update knows the old object.
   Changing the endpoint name or the Region would silently point the resource at another endpoint
   and orphan the first one; SageMaker refuses to remove ``AsyncInferenceConfig`` from an endpoint,
-  so removing ``asyncInference`` could only ever fail. These are CEL transition rules (``oldSelf``)
-  at the root and :class:`~sagemaker_guardrails.api.base.TransitionRule` checks here.
+  so removing ``asyncInference`` could only ever fail. Blue/green and rolling updates require the
+  new endpoint config to have the same production variant names as the running one, so renaming,
+  adding or removing a variant is refused at admission instead of failing every UpdateEndpoint.
+  These are CEL transition rules (``oldSelf``) at the root and
+  :class:`~sagemaker_guardrails.api.base.TransitionRule` checks here.
 
 :func:`validate_manifest` runs all of it in Python, for the operator and for tests.
 """
@@ -79,6 +82,21 @@ TRANSITION_RULES: tuple[TransitionRule[GuardedEndpointResource], ...] = (
         check=lambda old, new: old.spec.region == new.spec.region,
         message="spec.region is immutable: it cannot be added, changed or removed after creation",
         field_path=".spec.region",
+    ),
+    TransitionRule(
+        cel=(
+            "size(self.spec.variants) == size(oldSelf.spec.variants) && "
+            "self.spec.variants.all(v, oldSelf.spec.variants.exists(o, o.name == v.name))"
+        ),
+        check=lambda old, new: (
+            sorted(v.name for v in old.spec.variants) == sorted(v.name for v in new.spec.variants)
+        ),
+        message=(
+            "spec.variants[].name cannot change: blue/green and rolling updates need the same variant "
+            "names as the running endpoint, so a variant cannot be renamed, added or removed; create a "
+            "new GuardedEndpoint (another endpointName) instead"
+        ),
+        field_path=".spec.variants",
     ),
     TransitionRule(
         cel="!has(oldSelf.spec.asyncInference) || has(self.spec.asyncInference)",

@@ -25,6 +25,7 @@ from sagemaker_guardrails.api.base import (
     ENVIRONMENT_MAX,
     EXECUTION_ROLE_PATTERN,
     IMAGE_PATTERN,
+    INSTANCE_TYPE_MAX,
     INSTANCE_TYPE_PATTERN,
     KMS_KEY_PATTERN,
     LINEAR_MAX_PERCENT,
@@ -43,6 +44,9 @@ from sagemaker_guardrails.api.base import (
     S3_URI_PATTERN,
     SAGEMAKER_NAME_MAX,
     SAGEMAKER_NAME_PATTERN,
+    TAG_KEY_MAX,
+    TAG_PATTERN,
+    TAG_VALUE_MAX,
     TIMEOUT_MAX_SECONDS,
     TIMEOUT_MIN_SECONDS,
     WAIT_MAX_SECONDS,
@@ -167,14 +171,15 @@ class GuardedEndpointSpec(CamelModel):
     data_capture: DataCaptureSpec | None = Field(default=None, description="Request/response capture.")
     deployment: DeploymentSpec = Field(description="The guardrail every update follows.")
     tags: dict[
-        Annotated[str, StringConstraints(min_length=1, max_length=128)],
-        Annotated[str, StringConstraints(max_length=256)],
+        Annotated[str, StringConstraints(min_length=1, max_length=TAG_KEY_MAX, pattern=TAG_PATTERN)],
+        Annotated[str, StringConstraints(max_length=TAG_VALUE_MAX, pattern=TAG_PATTERN)],
     ] = Field(
         default_factory=dict,
         max_length=MAX_USER_TAGS,
         description=(
             "Tags added to every SageMaker resource (at most 45; the operator adds its own, so keys "
-            "starting with sagemaker-guardrails.dev/ or aws: are reserved)."
+            "starting with sagemaker-guardrails.dev/ or aws: are reserved). Keys and values take "
+            "letters, digits, spaces and _ . : / = + - @ only (SageMaker's tag pattern)."
         ),
     )
 
@@ -280,6 +285,7 @@ __all__ = [
     "ENV_KEY_PATTERN",
     "EXECUTION_ROLE_PATTERN",
     "IMAGE_PATTERN",
+    "INSTANCE_TYPE_MAX",
     "INSTANCE_TYPE_PATTERN",
     "KMS_KEY_PATTERN",
     "LINEAR_MAX_PERCENT",
@@ -299,6 +305,9 @@ __all__ = [
     "S3_URI_PATTERN",
     "SAGEMAKER_NAME_MAX",
     "SAGEMAKER_NAME_PATTERN",
+    "TAG_KEY_MAX",
+    "TAG_PATTERN",
+    "TAG_VALUE_MAX",
     "TIMEOUT_MAX_SECONDS",
     "TIMEOUT_MIN_SECONDS",
     "WAIT_MAX_SECONDS",

@@ -17,6 +17,7 @@ from sagemaker_guardrails.api.base import (
     ENV_KEY_PATTERN,
     EXECUTION_ROLE_PATTERN,
     IMAGE_PATTERN,
+    INSTANCE_TYPE_MAX,
     INSTANCE_TYPE_PATTERN,
     KMS_KEY_PATTERN,
     MODEL_ENVIRONMENT_MAX,
@@ -119,7 +120,11 @@ class ServerlessSpec(CamelModel):
     """Serverless capacity for a variant (instead of instances)."""
 
     memory_size_in_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = Field(
-        description="Memory per concurrent invocation: 1024 to 6144 in steps of 1024."
+        alias="memorySizeInMB",
+        description=(
+            "Memory per concurrent invocation, in MB: 1024 to 6144 in steps of 1024 (SageMaker's "
+            "MemorySizeInMB; spelt memorySizeInMb up to 0.1.0, see docs/operations.md#upgrades)."
+        ),
     )
     max_concurrency: int = Field(ge=1, le=200, description="Maximum concurrent invocations (1-200).")
     provisioned_concurrency: int | None = Field(
@@ -147,9 +152,13 @@ class VariantSpec(CamelModel):
     model: SageMakerName = Field(description="Name of a model declared in spec.models.")
     instance_type: str | None = Field(
         default=None,
-        max_length=64,
+        max_length=INSTANCE_TYPE_MAX,
         pattern=INSTANCE_TYPE_PATTERN,
-        description="Instance type, for example ml.m5.xlarge. Required unless serverless is set.",
+        description=(
+            "Instance type, for example ml.m5.xlarge or ml.p6-b200.48xlarge. Required unless serverless "
+            "is set. Checked by pattern, not against a list, so a new SageMaker type needs no operator "
+            "release; SageMaker rejects a type it does not offer."
+        ),
     )
     initial_instance_count: int | None = Field(
         default=None,

@@ -8,9 +8,21 @@ thread-safe, sessions are not, so creation is serialised).
 Credentials and endpoints come from botocore's default chain, which covers every way the
 operator is deployed: IRSA (``AWS_ROLE_ARN`` + ``AWS_WEB_IDENTITY_TOKEN_FILE``), EKS Pod Identity,
 instance profiles, a developer's profile, and ``AWS_ENDPOINT_URL`` /
-``AWS_ENDPOINT_URL_SAGEMAKER`` for the local emulator. Retries use botocore's ``standard`` mode;
-``max_attempts`` counts every attempt, the first included (botocore's own ``Config`` key of that
-name counts retries only, so ``total_max_attempts`` is what is set).
+``AWS_ENDPOINT_URL_SAGEMAKER`` for the local emulator.
+
+Retries: reads (``Describe*``, ``List*``) use botocore's ``standard`` mode, where ``max_attempts``
+counts every attempt, the first included (botocore's own ``Config`` key of that name counts
+retries only, so ``total_max_attempts`` is what is set). Mutating calls go out **once**: they are
+made on a second SageMaker client whose ``total_max_attempts`` is 1. A retry of an UpdateEndpoint
+whose answer was lost (a 5xx or a dropped connection after SageMaker acted) would be a second
+deployment request; instead the error reaches the reconciler as ``Retryable`` and the write-ahead
+record (``status.pending``, :mod:`sagemaker_guardrails.core.resolve`) decides from what SageMaker
+shows whether the call was made. The adapters call reads on ``client`` and writes on
+``write_client`` only (tests/unit/test_aws_clients.py checks it).
+
+Every attempt takes a token: the first from the adapter (``guarded_call``), each botocore retry
+from the ``request-created`` hook below, in the same lane, so the region's rate limit bounds the
+calls actually sent, retries included.
 
 Every HTTP attempt (retries included) is reported to the ``recorder`` callback as
 ``(service, operation, error_code)``, with ``""`` for success, through botocore's
@@ -30,9 +42,9 @@ from botocore.config import Config
 from sagemaker_guardrails import __version__
 from sagemaker_guardrails.aws.cloudwatch import CloudWatchAdapter
 from sagemaker_guardrails.aws.ports import AwsClients
-from sagemaker_guardrails.aws.ratelimit import RegionLimiters
+from sagemaker_guardrails.aws.ratelimit import RegionLimiters, TokenBucket
 from sagemaker_guardrails.aws.sagemaker import SageMakerAdapter
-from sagemaker_guardrails.aws.translate import error_code
+from sagemaker_guardrails.aws.translate import acquire_token, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -44,6 +56,23 @@ CallRecorder = Callable[[str, str, str], None]
 """``recorder(service, operation, error_code)``; ``error_code`` is ``""`` on success."""
 
 USER_AGENT = f"sagemaker-guardrails/{__version__}"
+
+
+class _RetryTokenHook:
+    """botocore ``request-created`` handler: a retry attempt takes a token, as the first attempt did.
+
+    botocore numbers the attempts of one call in ``request.context["retries"]["attempt"]``; the
+    first one's token was taken by the adapter before the call.
+    """
+
+    def __init__(self, limiter: TokenBucket, timeout: float) -> None:
+        self._limiter = limiter
+        self._timeout = timeout
+
+    def __call__(self, *, request: Any, operation_name: str, **_: Any) -> None:
+        retries = (getattr(request, "context", None) or {}).get("retries") or {}
+        if int(retries.get("attempt") or 1) > 1:
+            acquire_token(self._limiter.lane(operation_name), self._timeout, operation_name)
 
 
 class _AttemptHook:
@@ -102,6 +131,7 @@ class ClientFactory:
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
         )
+        self._write_config = self._config.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
         self._cache: dict[str, AwsClients] = {}
         self._lock = threading.Lock()
 
@@ -118,23 +148,29 @@ class ClientFactory:
             self._session = boto3.session.Session()
         return self._session
 
-    def _hook(self, client: SageMakerClient | CloudWatchClient, service: str) -> None:
+    def limiter(self, region: str) -> TokenBucket:
+        """The token bucket every client of ``region`` shares."""
+        return self._limiters.for_region(region)
+
+    def _hook(self, client: SageMakerClient | CloudWatchClient, service: str, limiter: TokenBucket) -> None:
+        events = client.meta.events
+        events.register(f"request-created.{service}", _RetryTokenHook(limiter, self._acquire_timeout))
         if self._recorder is not None:
-            client.meta.events.register(f"response-received.{service}", _AttemptHook(service, self._recorder))
+            events.register(f"response-received.{service}", _AttemptHook(service, self._recorder))
 
     def _build(self, region: str) -> AwsClients:
         session = self._session_for_clients()
-        sagemaker = session.client(
-            "sagemaker", region_name=region, config=self._config, endpoint_url=self._endpoint_url
-        )
-        cloudwatch = session.client(
-            "cloudwatch", region_name=region, config=self._config, endpoint_url=self._endpoint_url
-        )
-        self._hook(sagemaker, "sagemaker")
-        self._hook(cloudwatch, "cloudwatch")
-        limiter = self._limiters.for_region(region)
+        limiter = self.limiter(region)
+        options: dict[str, Any] = {"region_name": region, "endpoint_url": self._endpoint_url}
+        reads = session.client("sagemaker", config=self._config, **options)
+        writes = session.client("sagemaker", config=self._write_config, **options)
+        cloudwatch = session.client("cloudwatch", config=self._config, **options)
+        for client, service in ((reads, "sagemaker"), (writes, "sagemaker"), (cloudwatch, "cloudwatch")):
+            self._hook(client, service, limiter)
         return AwsClients(
             region=region,
-            sagemaker=SageMakerAdapter(sagemaker, limiter, acquire_timeout=self._acquire_timeout),
+            sagemaker=SageMakerAdapter(
+                reads, limiter, write_client=writes, acquire_timeout=self._acquire_timeout
+            ),
             cloudwatch=CloudWatchAdapter(cloudwatch, limiter, acquire_timeout=self._acquire_timeout),
         )

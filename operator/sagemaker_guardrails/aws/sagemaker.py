@@ -1,10 +1,15 @@
 """The boto3 implementation of :class:`~sagemaker_guardrails.aws.ports.SageMakerPort`.
 
-Each method makes one kind of SageMaker call through ``self._client.<operation>(...)`` (by
-attribute, so a test can read the IAM actions the operator needs straight off this file), takes
-a token from the region's shared bucket first (Describe*/List* in its read lane, every mutating
-call in its write lane, which is served first), and turns every botocore exception into the
-operator's taxonomy through :func:`~sagemaker_guardrails.aws.translate.translate`.
+Each method makes one kind of SageMaker call by attribute (``self._client.<read>(...)`` for
+Describe*/List*, ``self._write_client.<mutation>(...)`` for everything else, so a test can read the
+IAM actions the operator needs straight off this file), takes a token from the region's shared
+bucket first (Describe*/List* in its read lane, every mutating call in its write lane, which is
+served first), and turns every botocore exception into the operator's taxonomy through
+:func:`~sagemaker_guardrails.aws.translate.translate`.
+
+The two clients differ in retries only: ``client`` retries (botocore's ``standard`` mode),
+``write_client`` sends each call once (``aws.clients``), so a mutating call whose answer is lost
+is never sent again by botocore; the write-ahead record resolves it.
 
 SageMaker details handled here rather than in the reconciler:
 
@@ -48,9 +53,15 @@ class SageMakerAdapter:
     """SageMaker control-plane calls of one region, in the operator's own types."""
 
     def __init__(
-        self, client: SageMakerClient, limiter: TokenBucket, *, acquire_timeout: float = 30.0
+        self,
+        client: SageMakerClient,
+        limiter: TokenBucket,
+        *,
+        write_client: SageMakerClient | None = None,
+        acquire_timeout: float = 30.0,
     ) -> None:
         self._client = client
+        self._write_client = client if write_client is None else write_client
         self._limiter = limiter
         self._timeout = acquire_timeout
 
@@ -105,33 +116,33 @@ class SageMakerAdapter:
 
     def create_model(self, request: Mapping[str, Any]) -> str:
         with self._call("CreateModel"):
-            return self._client.create_model(**request)["ModelArn"]
+            return self._write_client.create_model(**request)["ModelArn"]
 
     def create_endpoint_config(self, request: Mapping[str, Any]) -> str:
         with self._call("CreateEndpointConfig"):
-            return self._client.create_endpoint_config(**request)["EndpointConfigArn"]
+            return self._write_client.create_endpoint_config(**request)["EndpointConfigArn"]
 
     def create_endpoint(self, request: Mapping[str, Any]) -> str:
         with self._call("CreateEndpoint"):
-            return self._client.create_endpoint(**request)["EndpointArn"]
+            return self._write_client.create_endpoint(**request)["EndpointArn"]
 
     def update_endpoint(self, request: Mapping[str, Any]) -> str:
         with self._call("UpdateEndpoint"):
-            return self._client.update_endpoint(**request)["EndpointArn"]
+            return self._write_client.update_endpoint(**request)["EndpointArn"]
 
     # -- delete ------------------------------------------------------------------------------------
 
     def delete_endpoint(self, name: str) -> None:
         with self._call("DeleteEndpoint"):
-            self._client.delete_endpoint(EndpointName=name)
+            self._write_client.delete_endpoint(EndpointName=name)
 
     def delete_endpoint_config(self, name: str) -> None:
         with self._call("DeleteEndpointConfig"):
-            self._client.delete_endpoint_config(EndpointConfigName=name)
+            self._write_client.delete_endpoint_config(EndpointConfigName=name)
 
     def delete_model(self, name: str) -> None:
         with self._call("DeleteModel"):
-            self._client.delete_model(ModelName=name)
+            self._write_client.delete_model(ModelName=name)
 
     # -- tags and lists ----------------------------------------------------------------------------
 
@@ -148,7 +159,9 @@ class SageMakerAdapter:
 
     def add_tags(self, arn: str, tags: Mapping[str, str]) -> None:
         with self._call("AddTags"):
-            self._client.add_tags(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+            self._write_client.add_tags(
+                ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+            )
 
     def delete_tags(self, arn: str, keys: Sequence[str]) -> None:
         reserved = sorted(k for k in keys if k.lower().startswith(_RESERVED_TAG_PREFIXES))
@@ -157,7 +170,7 @@ class SageMakerAdapter:
                 f"refusing to delete reserved tags {reserved} of {arn}", operation="DeleteTags"
             )
         with self._call("DeleteTags"):
-            self._client.delete_tags(ResourceArn=arn, TagKeys=list(keys))
+            self._write_client.delete_tags(ResourceArn=arn, TagKeys=list(keys))
 
     def list_endpoints(self, name_prefix: str = "") -> list[ResourceSummary]:
         pages = self._pages(

@@ -7,9 +7,11 @@ taken ``Cannot create already existing endpoint "arn:…"``. So :func:`translate
 message prefix before it looks at the code, and everything else that is a ``ValidationException``
 means the request itself is wrong.
 
-Throttling and 5xx have already been retried by botocore's ``standard`` mode when they reach us;
-they become :class:`~sagemaker_guardrails.errors.Retryable` so they slow the resource down and
-never fail it.
+Throttling, 5xx and lost connections of a read have already been retried by botocore's
+``standard`` mode when they reach us; a mutating call is sent once and never retried by botocore
+(see :mod:`sagemaker_guardrails.aws.clients`). Either way they become
+:class:`~sagemaker_guardrails.errors.Retryable` so they slow the resource down and never fail it;
+whether a failed mutating call reached SageMaker is settled by the write-ahead record.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from botocore.exceptions import (
 from sagemaker_guardrails import errors
 from sagemaker_guardrails.aws.ratelimit import TokenBucket
 
-__all__ = ["MESSAGE_PREFIXES", "error_code", "guarded_call", "guarded_pages", "translate"]
+__all__ = ["MESSAGE_PREFIXES", "acquire_token", "error_code", "guarded_call", "guarded_pages", "translate"]
 
 # (message prefix, class): checked first, in order, for any error code.
 MESSAGE_PREFIXES: tuple[tuple[str, type[errors.OperatorError]], ...] = (
@@ -152,9 +154,8 @@ def translate(exc: BaseException, operation: str) -> errors.OperatorError:
     return errors.Terminal(f"{code}: {exc}", code=code, operation=operation)
 
 
-@contextmanager
-def guarded_call(limiter: TokenBucket, timeout: float, operation: str) -> Iterator[None]:
-    """Take a rate-limit token, then translate whatever the boto3 call inside raises."""
+def acquire_token(limiter: TokenBucket, timeout: float, operation: str) -> None:
+    """Take a token of ``limiter`` for one attempt of ``operation``, or raise ``Throttled``."""
     if not limiter.acquire(timeout):
         raise errors.Throttled(
             f"no rate-limit token within {timeout:g}s ({limiter.rate:g}/s per region)",
@@ -162,6 +163,12 @@ def guarded_call(limiter: TokenBucket, timeout: float, operation: str) -> Iterat
             operation=operation,
             retry_after=1.0 / limiter.rate,
         )
+
+
+@contextmanager
+def guarded_call(limiter: TokenBucket, timeout: float, operation: str) -> Iterator[None]:
+    """Take a rate-limit token, then translate whatever the boto3 call inside raises."""
+    acquire_token(limiter, timeout, operation)
     try:
         yield
     except (ClientError, BotoCoreError) as exc:
