@@ -23,7 +23,7 @@ def notice(raw: dict[str, Any], **options: Any) -> exclusions.Notice | None:
 def serverless_spec(strategy: str = "Canary") -> dict[str, Any]:
     raw = corekit.spec(strategy=strategy)
     raw["variants"] = [
-        {"name": "AllTraffic", "model": "xgb", "serverless": {"memorySizeInMb": 2048, "maxConcurrency": 5}}
+        {"name": "AllTraffic", "model": "xgb", "serverless": {"memorySizeInMB": 2048, "maxConcurrency": 5}}
     ]
     if strategy == "Canary":  # a canary size in percent needs no instance count
         raw["deployment"]["blueGreen"]["trafficRouting"]["canarySize"] = {
