@@ -93,7 +93,8 @@ def collect(
     owner = desired.identity.owner
     deleted: list[str] = []
     for item in port.list_endpoint_configs(naming.config_list_prefix(desired.endpoint_name)):
-        if item.name in keep_configs or _ours(port, item, owner) is None:
+        kept = any(naming.same_name(item.name, name) for name in keep_configs)
+        if kept or _ours(port, item, owner) is None:
             continue
         _delete_quietly(port.delete_endpoint_config, item.name)
         deleted.append(item.name)
