@@ -38,6 +38,7 @@ def test_endpoint_names_that_differ_only_in_case_stay_owned_by_the_first_resourc
     first = geps.manifest("canary")
     first["metadata"]["name"] = "case-clash"
     first["spec"]["endpointName"] = f"Case-Clash-{suffix}"
+    first["spec"]["deletionPolicy"] = "Delete"  # the second resource's finalizer must look, and leave it
     geps.create(first)
     geps.wait_ready("case-clash", 1, timeout=120)
     served = geps.sagemaker().describe_endpoint(EndpointName=f"Case-Clash-{suffix}")
@@ -98,19 +99,19 @@ def test_a_resource_without_spec_region_stays_where_it_was_created(
 ) -> None:
     manifest = geps.manifest("canary")
     del manifest["spec"]["region"]
+    manifest["spec"]["deletionPolicy"] = "Delete"
     name, endpoint = manifest["metadata"]["name"], manifest["spec"]["endpointName"]
     geps.create(manifest)
-    ready = geps.wait_ready(name, 1, timeout=120)
-    assert ready["status"]["region"] == "us-east-1"
+    geps.wait_ready(name, 1, timeout=120)
 
     restart_with_region.stop()
     restart_with_region.env[DEFAULT_REGION_ENV] = OTHER_REGION
     seen = max((c["seq"] for c in geps.admin.calls()), default=0)
     restart_with_region.start()
     wait_for(lambda: describe_calls(geps, endpoint, seen) >= 3 or None, 60, "the restarted operator's polls")
-    assert [c for c in geps.admin.calls(since=seen) if c["region"] == OTHER_REGION] == []
+    assert [c["operation"] for c in geps.admin.calls(since=seen) if c["region"] == OTHER_REGION] == []
     assert geps.sagemaker(OTHER_REGION).list_endpoints(NameContains=endpoint)["Endpoints"] == []
-    geps.wait_ready(name, 1)
+    assert geps.wait_ready(name, 1)["status"]["region"] == "us-east-1"
 
     geps.delete(name)
     geps.wait_gone(name, timeout=90)
