@@ -48,7 +48,8 @@ def _ensure(
         if owner != desired.identity.owner or tags.get(naming.TAG_REVISION) != desired.revision:
             raise InvalidRequest(
                 f"{name} already exists in SageMaker but is not revision {desired.revision} of this resource "
-                f"(owner: {owner or 'none'}); delete it or change spec.endpointName"
+                f"(owner: {owner or 'none'}); delete it in SageMaker, or create this resource again "
+                "with another spec.endpointName (it is immutable)"
             ) from None
 
 
