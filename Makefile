@@ -35,7 +35,7 @@ tools: venv
 	@$(PY) hack/tools.py
 
 crd: venv
-	$(VENV)/bin/sagemaker-guardrails crd --output crds/sagemaker-guardrails.dev_guardedendpoints.yaml
+	$(VENV)/bin/sagemaker-guardrails crd --output crds/sagemaker-guardrails.dev_guardedendpoints.yaml --reference docs/reference.md
 	cp crds/*.yaml charts/sagemaker-guardrails/crds/
 
 unit: venv

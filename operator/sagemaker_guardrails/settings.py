@@ -8,7 +8,9 @@ Two defaults are worth explaining:
 
 - ``default_region`` falls back to the standard AWS variables (``AWS_REGION``, then
   ``AWS_DEFAULT_REGION``), so an operator running with IRSA in a regional cluster needs no
-  extra configuration; ``spec.region`` of a resource still wins.
+  extra configuration; ``spec.region`` of a resource still wins. It applies when a resource is
+  created: the resource records its Region in ``status.region`` and keeps it when the setting
+  changes (``core/pinning.py``).
 - The poll intervals encode the steady-state budget of the architecture (about 12
   DescribeEndpoint calls per endpoint per hour when settled, one every ~15 s while a deployment
   runs). SageMaker publishes no TPS figure for its control plane, so the per-region token bucket
@@ -45,7 +47,7 @@ class Settings(BaseSettings):
             "default_region", f"{ENV_PREFIX}DEFAULT_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"
         ),
         min_length=1,
-        description="Region of resources without spec.region.",
+        description="Region of resources without spec.region, when they are created (then status.region).",
     )
     cluster_id: str = Field(
         default="default", min_length=1, max_length=256, description="Goes into ownership tags."

@@ -570,6 +570,33 @@ CASES = [
         Reason.INVALID_SPEC,
         {"endpoint": {**seen(D.config_name), "name": "renamed"}},
     ),
+    Case(
+        "an-endpoint-name-that-differs-only-in-case-is-owned-by-another",
+        endpoint("InService", D.config_name, name="Fraud-Detector"),
+        Stall(),
+        Reason.OWNED_BY_OTHER,
+        {"endpoint": {**seen(D.config_name), "name": "Fraud-Detector"}},
+        tags=naming.Owner("test-cluster", "ml-other", "fraud").tags(),
+    ),
+    Case(
+        "the-region-differs-from-the-recorded-one",
+        None,
+        Stall(),
+        Reason.INVALID_SPEC,
+        {"region": "eu-west-1", "ownedConfigs": [D.config_name]},
+    ),
+    Case(
+        "an-old-status-is-pinned-to-the-region-of-its-endpoint",
+        None,
+        Stall(),
+        Reason.INVALID_SPEC,
+        {
+            "endpoint": {
+                **seen(D.config_name),
+                "arn": "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/fraud-detector",
+            }
+        },
+    ),
 ]
 
 

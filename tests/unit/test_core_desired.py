@@ -290,3 +290,37 @@ def test_parse_spec_names_the_field(patch: dict[str, Any], field: str) -> None:
         parse_spec(corekit.spec(**patch))
     assert caught.value.field == field
     assert field in str(caught.value)
+
+
+def _twin(endpoint: str, region: str = "eu-west-1") -> Any:
+    """The same model served by another endpoint (a blue/green pair of resources)."""
+    raw = corekit.spec(endpoint_name=endpoint, region=region)
+    raw["models"][0]["name"] = raw["variants"][0]["model"] = "xgboost-fraud-scorer"
+    return build_desired(parse_spec(raw), Identity("c", "ml", endpoint), "us-east-1")
+
+
+def test_two_endpoints_serving_the_same_model_get_distinct_model_and_config_names() -> None:
+    blue = _twin("fraud-detector-production-eu-west-blue")
+    green = _twin("fraud-detector-production-eu-west-green")
+    assert blue.models[0].name != green.models[0].name
+    assert blue.config_name != green.config_name
+    assert blue.revision != green.revision
+    assert blue.revision != _twin("fraud-detector-production-eu-west-blue", "eu-central-1").revision
+
+
+def test_the_legacy_names_are_those_of_the_first_scheme() -> None:
+    spec = parse_spec(corekit.spec())
+    current = build_desired(spec, corekit.IDENTITY, "us-east-1")
+    legacy = build_desired(spec, corekit.IDENTITY, "us-east-1", legacy=True)
+    assert legacy.revision != current.revision
+    # What the first scheme named this spec (computed by the operator before the change).
+    assert (legacy.revision, legacy.config_name) == ("6d5a3b74", "fraud-detector-6d5a3b74")
+    assert [m.name for m in legacy.models] == ["fraud-detector-xgb-1a994e50"]
+    assert legacy.config_request["EndpointConfigName"] == legacy.config_name
+    assert {"Key": "sagemaker-guardrails.dev/revision", "Value": legacy.revision} in legacy.config_request[
+        "Tags"
+    ]
+    assert (legacy.endpoint_tags, legacy.deployment_config) == (
+        current.endpoint_tags,
+        current.deployment_config,
+    )

@@ -84,11 +84,81 @@ def test_revision_of_config(endpoint: str, name: str | None, expected: str | Non
 
 
 def test_revision_is_deterministic_and_order_insensitive_for_mappings() -> None:
-    a = naming.revision_of({"models": {"x": {"Image": "i", "Env": {"A": "1", "B": "2"}}}})
-    b = naming.revision_of({"models": {"x": {"Env": {"B": "2", "A": "1"}, "Image": "i"}}})
-    c = naming.revision_of({"models": {"x": {"Env": {"B": "2", "A": "1"}, "Image": "j"}}})
+    a = naming.revision_of(
+        {"models": {"x": {"Image": "i", "Env": {"A": "1", "B": "2"}}}}, "fraud", "us-east-1"
+    )
+    b = naming.revision_of(
+        {"models": {"x": {"Env": {"B": "2", "A": "1"}, "Image": "i"}}}, "fraud", "us-east-1"
+    )
+    c = naming.revision_of(
+        {"models": {"x": {"Env": {"B": "2", "A": "1"}, "Image": "j"}}}, "fraud", "us-east-1"
+    )
     assert a == b != c
     assert re.fullmatch(r"[0-9a-f]{8}", a)
+
+
+CONTENT = {"models": {"x": {"Image": "i"}}}
+BLUE = "fraud-detector-production-eu-west-blue"
+GREEN = "fraud-detector-production-eu-west-green"
+
+
+def test_the_revision_covers_the_untruncated_endpoint_name_and_the_region() -> None:
+    blue = naming.revision_of(CONTENT, BLUE, "eu-west-1")
+    assert blue != naming.revision_of(CONTENT, GREEN, "eu-west-1")
+    assert blue != naming.revision_of(CONTENT, BLUE, "eu-central-1")
+    assert blue != naming.revision_of(CONTENT, BLUE.upper(), "eu-west-1")
+    assert blue == naming.revision_of(dict(CONTENT), BLUE, "eu-west-1")
+
+
+def test_endpoints_that_agree_up_to_the_truncation_get_distinct_model_and_config_names() -> None:
+    model = "gradient-boosted-trees-v2"
+    blue_rev = naming.revision_of(CONTENT, BLUE, "eu-west-1")
+    green_rev = naming.revision_of(CONTENT, GREEN, "eu-west-1")
+    assert naming.model_list_prefix(BLUE) == naming.model_list_prefix(GREEN)
+    assert naming.model_name(BLUE, model, blue_rev) != naming.model_name(GREEN, model, green_rev)
+    long_blue, long_green = "x" * 54 + "-blue", "x" * 54 + "-green"
+    assert naming.config_name(long_blue, naming.revision_of(CONTENT, long_blue, "r")) != naming.config_name(
+        long_green, naming.revision_of(CONTENT, long_green, "r")
+    )
+
+
+def test_the_legacy_revision_reproduces_the_first_naming_scheme() -> None:
+    """Values computed by the first scheme: an endpoint serving them must be recognised."""
+    legacy = naming.legacy_revision_of(CONTENT)
+    assert legacy == "07d5faeb"
+    assert naming.model_name("fraud-detector", "xgb", legacy) == "fraud-detector-xgb-ab93cee9"
+    assert naming.config_name("fraud-detector", legacy) == "fraud-detector-07d5faeb"
+    assert legacy != naming.revision_of(CONTENT, "fraud-detector", "us-east-1")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("Case-Clash", "case-clash", True),
+        ("case-clash", "case-clash", True),
+        ("case-clash", "case-clash-2", False),
+        (None, None, True),
+        ("case-clash", None, False),
+    ],
+)
+def test_names_compare_without_regard_to_case_like_sagemaker(
+    a: str | None, b: str | None, expected: bool
+) -> None:
+    assert naming.same_name(a, b) is expected
+
+
+@pytest.mark.parametrize(
+    ("arn", "expected"),
+    [
+        ("arn:aws:sagemaker:eu-west-1:123456789012:endpoint/fraud", "eu-west-1"),
+        ("arn:aws-cn:sagemaker:cn-north-1:123456789012:endpoint/fraud", "cn-north-1"),
+        ("arn:x", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_region_of_arn(arn: str | None, expected: str | None) -> None:
+    assert naming.region_of_arn(arn) == expected
 
 
 @pytest.mark.parametrize(

@@ -436,3 +436,35 @@ def test_a_recorded_rollback_is_put_on_the_config_tags_once() -> None:
     )
     assert cond(marked, "Stalled") == ("True", "RolledBack")
     assert marked.events == ()
+
+
+def test_the_region_is_recorded_when_the_first_resources_are_created() -> None:
+    first = run(GuardedEndpointStatus(), None, now=0)
+    assert first.status.region == "us-east-1"
+    stalled = run(corekit.status(region="eu-west-1"), None, now=1)
+    assert stalled.status.region == "eu-west-1"
+    assert cond(stalled, "Stalled") == ("True", "InvalidSpec")
+
+
+def test_an_old_status_is_pinned_to_the_region_of_its_endpoint() -> None:
+    assert IN_SERVICE_OLD.endpoint is not None
+    eu_arn = "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/fraud-detector"
+    old = IN_SERVICE_OLD.model_copy(
+        update={"endpoint": IN_SERVICE_OLD.endpoint.model_copy(update={"arn": eu_arn})}
+    )
+    assert old.region is None
+    report = run(old, None)
+    assert report.status.region == "eu-west-1"
+    assert cond(report, "Stalled") == ("True", "InvalidSpec")
+    assert "spec.region" in report.verdict.message
+
+
+def test_an_endpoint_of_another_owner_is_not_recorded_as_this_resources() -> None:
+    other = naming.Owner("test-cluster", "ml-other", "fraud").tags()
+    report = run(GuardedEndpointStatus(), endpoint("InService", OLD, name="Fraud-Detector"), tags=other)
+    assert cond(report, "Stalled") == ("True", "OwnedByOther")
+    assert report.status.endpoint is None
+    assert report.status.region is None
+    again = run(report.status, endpoint("InService", OLD, name="Fraud-Detector"), tags=other)
+    assert cond(again, "Stalled") == ("True", "OwnedByOther")
+    assert again.events == ()

@@ -222,3 +222,16 @@ def test_off_the_desired_config_a_read_verifies_ownership_but_syncs_nothing() ->
     stalled = endpoint("InService", OLD)
     after = remembered(memory(stalled, tags={"team": "fraud"}), {**OWNER}, of=stalled, desired=RETAGGED)
     assert (after.tags_checked_at, after.tags) == (iso(at(120)), {"team": "fraud"})
+
+
+def test_an_arn_that_differs_only_in_case_is_the_same_incarnation() -> None:
+    snapshot = endpoint("InService", "c1", name="Fraud-Detector")
+    before = EndpointInfo(
+        name="fraud-detector",
+        arn=snapshot.arn.lower(),
+        creation_time=iso(snapshot.creation_time),
+        tags_checked_at=iso(T0),
+    )
+    assert snapshot.arn != before.arn
+    assert tagging.same_incarnation(before, snapshot)
+    assert tagging.verified(before, snapshot)

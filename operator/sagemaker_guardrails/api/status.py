@@ -274,6 +274,13 @@ class GuardedEndpointStatus(StatusModel):
         description="Ready, Reconciling, Stalled (one entry per type).",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
+    region: Word | None = Field(
+        default=None,
+        description=(
+            "AWS Region of this resource's SageMaker resources, recorded when the operator first "
+            "created or found them there; a resource without spec.region stays in it."
+        ),
+    )
     endpoint: EndpointInfo | None = Field(default=None, description="The SageMaker endpoint.")
     revision: RevisionInfo | None = Field(default=None, description="Desired and served revisions.")
     pending: PendingCall | None = Field(default=None, description="Write-ahead record of a SageMaker call.")

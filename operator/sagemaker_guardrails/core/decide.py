@@ -33,6 +33,8 @@ Rules that shape it (spec §9):
   failed" is an internal SageMaker error and is retried. The memory is ``status.lastRollback``,
   backed by a tag on the rolled-back config that the reconciler reads back before deploying a
   revision the status knows no rollback of (:mod:`.marks`).
+- ``spec.endpointName`` and ``spec.region`` must match what the status records (:mod:`.pinning`;
+  names compared without regard to case, as SageMaker does).
 - An endpoint tagged for another resource is never touched; an untagged one is adopted only
   with ``adoptExisting: true``. A pass that did not read the tags (``Observed.tags`` is ``None``)
   relies on the status's memory of having verified this very endpoint; without it, it waits.
@@ -47,7 +49,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sagemaker_guardrails.api.status import GuardedEndpointStatus, RollbackRecord
-from sagemaker_guardrails.core import marks, naming, tagging
+from sagemaker_guardrails.core import marks, naming, pinning, tagging
 from sagemaker_guardrails.core.actions import (
     RETRY_ANNOTATION,
     RETRYABLE_PREFIX,
@@ -70,6 +72,7 @@ from sagemaker_guardrails.core.desired import Desired
 from sagemaker_guardrails.core.observed import EndpointSnapshot, EndpointStatus, Observed
 from sagemaker_guardrails.core.progress import Progress, Stage, progress
 from sagemaker_guardrails.core.resolve import CREATE, UPDATE, Fate, Resolution, iso, resolve
+from sagemaker_guardrails.errors import InvalidSpec
 
 __all__ = [
     "RETRY_ANNOTATION",
@@ -381,12 +384,10 @@ def decide(desired: Desired, observed: Observed, memory: Memory, now: datetime) 
     """The next step for one GuardedEndpoint; see the module docstring for the rules."""
     status = memory.status
     before = status.endpoint
-    if before is not None and before.arn and before.name and before.name != desired.endpoint_name:
-        message = (
-            f"spec.endpointName is immutable: this resource manages endpoint {before.name}; "
-            "change it back, or create a new resource for another endpoint."
-        )
-        return Decision(Stall(), Verdict.stalled(Reason.INVALID_SPEC, message))
+    try:
+        pinning.check(desired, status)
+    except InvalidSpec as exc:
+        return Decision(Stall(), Verdict.stalled(Reason.INVALID_SPEC, str(exc)))
     endpoint = observed.endpoint
     if endpoint is not None and (ownership := _ownership(desired, observed, memory)) is not None:
         return ownership

@@ -272,15 +272,22 @@ def endpoint_name_of(spec: GuardedEndpointSpec, metadata_name: str) -> str:
     return metadata_name
 
 
-def build_desired(spec: GuardedEndpointSpec, identity: Identity, default_region: str) -> Desired:
-    """All SageMaker requests of a spec, named by its revision."""
+def build_desired(
+    spec: GuardedEndpointSpec, identity: Identity, default_region: str, *, legacy: bool = False
+) -> Desired:
+    """All SageMaker requests of a spec, named by its revision.
+
+    ``default_region`` is the Region of a spec without ``spec.region``. ``legacy`` names them
+    after the first naming scheme's revision (:func:`~.naming.legacy_revision_of`), for an
+    endpoint that still serves such names (:mod:`.migration`).
+    """
     endpoint = endpoint_name_of(spec, identity.name)
+    region = spec.region or default_region
     model_contents = {m.name: _model_content(m) for m in spec.models}
     variants_by_logical = [_variant(v, v.model) for v in spec.variants]
     extras = _config_extras(spec)
-    revision = naming.revision_of(
-        {"models": model_contents, "variants": variants_by_logical, "config": extras}
-    )
+    content = {"models": model_contents, "variants": variants_by_logical, "config": extras}
+    revision = naming.legacy_revision_of(content) if legacy else naming.revision_of(content, endpoint, region)
     owner_tags = identity.owner.tags()
     user_tags = dict(spec.tags)
     resource_tags = {**user_tags, **owner_tags, naming.TAG_REVISION: revision}
@@ -304,7 +311,7 @@ def build_desired(spec: GuardedEndpointSpec, identity: Identity, default_region:
         spec=spec,
         identity=identity,
         endpoint_name=endpoint,
-        region=spec.region or default_region,
+        region=region,
         revision=revision,
         config_name=config,
         models=models,

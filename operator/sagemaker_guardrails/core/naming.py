@@ -15,7 +15,20 @@ must not change every revision and redeploy every endpoint on an operator upgrad
 
 Names obey SageMaker's rule ``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$``: at most 63 characters,
 alphanumeric at both ends. The endpoint name (and the model's logical name) is truncated to make
-room for the hash; uniqueness comes from the hash, which covers the untruncated names.
+room for the hash; uniqueness comes from the hash, which covers the untruncated names: the
+revision hashes the endpoint name and the Region together with the content
+(``sagemaker-guardrails/v2``), and a model's hash covers the revision and the logical model name.
+Two endpoints whose names share the part that survives truncation
+(``fraud-detector-production-eu-west-blue`` and ``...-green``) and serve the same model therefore
+get different model and config names.
+
+Revisions of the first naming scheme (``sagemaker-guardrails/v1``, :func:`legacy_revision_of`)
+hashed the content alone. They are still computed, so that an endpoint the status records on an
+old-scheme config keeps its names until its spec changes (:mod:`.migration`).
+
+SageMaker compares endpoint, config and model names without regard to case
+(``DescribeEndpoint("case-clash")`` returns the endpoint named ``Case-Clash``, and ARNs carry
+names in lower case): :func:`same_name` compares them the same way.
 
 Ownership: everything the operator creates carries the cluster id, namespace and name of the
 resource, and Models/EndpointConfigs also the revision. The operator deletes only what carries
@@ -36,7 +49,8 @@ from typing import Any
 
 NAME_MAX = 63
 HASH_LENGTH = 8
-REVISION_SALT = "sagemaker-guardrails/v1"
+REVISION_SALT = "sagemaker-guardrails/v2"
+LEGACY_REVISION_SALT = "sagemaker-guardrails/v1"
 MODEL_PART_MAX = 20
 
 TAG_PREFIX = "sagemaker-guardrails.dev/"
@@ -66,9 +80,29 @@ def canonical_json(content: Any) -> str:
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
-def revision_of(content: Mapping[str, Any]) -> str:
-    """The revision (8 hex characters) of the SageMaker content of a spec."""
-    return _digest(REVISION_SALT, canonical_json(content))
+def revision_of(content: Mapping[str, Any], endpoint_name: str, region: str) -> str:
+    """The revision (8 hex characters) of the SageMaker content of a spec, for this endpoint and Region."""
+    return _digest(REVISION_SALT, endpoint_name, region, canonical_json(content))
+
+
+def legacy_revision_of(content: Mapping[str, Any]) -> str:
+    """The revision of the first naming scheme, which hashed the content alone (see :mod:`.migration`)."""
+    return _digest(LEGACY_REVISION_SALT, canonical_json(content))
+
+
+def same_name(a: str | None, b: str | None) -> bool:
+    """Whether two SageMaker names (or ARNs) denote the same resource: SageMaker ignores case."""
+    if a is None or b is None:
+        return a is b
+    return a.casefold() == b.casefold()
+
+
+def region_of_arn(arn: str | None) -> str | None:
+    """The Region of an ARN (``arn:aws:sagemaker:<region>:<account>:...``), ``None`` if there is none."""
+    parts = (arn or "").split(":")
+    if len(parts) < 6 or parts[0] != "arn" or not parts[3]:
+        return None
+    return parts[3]
 
 
 def _cut(text: str, limit: int) -> str:
@@ -82,6 +116,9 @@ def config_name(endpoint_name: str, revision: str) -> str:
 
 def model_name(endpoint_name: str, model: str, revision: str) -> str:
     """``<endpoint>-<model>-<hash>``, where the hash covers the revision and the logical model name.
+
+    The revision covers the untruncated endpoint name and the Region (:func:`revision_of`), so
+    endpoints whose names differ only past the truncation get different model names.
 
     The model part keeps up to 20 characters when the whole does not fit, and gives its unused
     budget to the endpoint part, which is never shorter than :data:`MODEL_ENDPOINT_MIN`.

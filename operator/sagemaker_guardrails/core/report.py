@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sagemaker_guardrails.api.status import EndpointInfo, GuardedEndpointStatus, PendingCall, RevisionInfo
-from sagemaker_guardrails.core import exclusions, naming, notices, tagging
+from sagemaker_guardrails.core import exclusions, naming, notices, pinning, tagging
 from sagemaker_guardrails.core.actions import (
     Adopt,
     Collect,
@@ -90,9 +90,16 @@ def _endpoint_info(
     error: BaseException | None,
     now: datetime,
 ) -> EndpointInfo | None:
-    """What SageMaker showed this pass, with the tag memory of :mod:`.tagging` carried along."""
+    """What SageMaker showed this pass, with the tag memory of :mod:`.tagging` carried along.
+
+    An endpoint whose tags name another owner is not this resource's endpoint and is not recorded
+    (the Stalled condition names it): a record of it would pin the resource to it.
+    """
     endpoint = observed.endpoint
     if endpoint is None:
+        return None
+    owner = naming.owner_from_tags(observed.tags) if observed.tags is not None else None
+    if owner is not None and owner != desired.identity.owner:
         return None
     info = EndpointInfo(
         name=endpoint.name,
@@ -220,6 +227,9 @@ def build(
     missing = notices.endpoint_missing(memory.status.endpoint, observed, desired.endpoint_name)
     draft = Draft(memory, desired, now, memory.status.model_copy(deep=True))
     draft.status.endpoint = _endpoint_info(memory, desired, observed, decision=decision, error=error, now=now)
+    draft.status.region = pinning.pinned_after(
+        memory.status, desired, draft.status.endpoint, created=isinstance(decision.action, Prepare)
+    )
     live = endpoint.config_name if endpoint is not None else None
     draft.status.revision = RevisionInfo(
         desired=desired.revision,

@@ -78,7 +78,7 @@ def same_incarnation(before: EndpointInfo | None, endpoint: EndpointSnapshot) ->
     """Whether ``before`` describes this endpoint, not an earlier one of the same name."""
     return (
         before is not None
-        and before.arn == endpoint.arn
+        and naming.same_name(before.arn, endpoint.arn)
         and before.creation_time == iso(endpoint.creation_time)
     )
 

@@ -3,7 +3,9 @@
 The decision is :func:`sagemaker_guardrails.core.delete.decide_delete`. A resource whose spec
 no longer validates can still be deleted: the endpoint name, region and deletion policy are
 read leniently from the raw spec, because refusing to delete an invalid resource would leave
-its finalizer stuck forever.
+its finalizer stuck forever. The endpoint name and Region the status records come first
+(:mod:`sagemaker_guardrails.core.pinning`): the finalizer deletes where the endpoint is, whatever
+the spec or the operator's default Region says now.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from sagemaker_guardrails.api.spec import REGION_PATTERN, SAGEMAKER_NAME_PATTERN, DeletionPolicy
+from sagemaker_guardrails.core import pinning
+from sagemaker_guardrails.core.actions import Memory
 from sagemaker_guardrails.core.conditions import Reason, Verdict, conditions, phase
 from sagemaker_guardrails.core.delete import DeleteEndpoint, DeleteLeftovers, Done, decide_delete
 from sagemaker_guardrails.core.report import EventRecord, verdict_of_error
@@ -26,12 +30,13 @@ from sagemaker_guardrails.reconciler.types import Deps, Outcome, Resource
 __all__ = ["finalize"]
 
 
-def _target(resource: Resource, deps: Deps) -> tuple[str | None, str, DeletionPolicy]:
+def _target(resource: Resource, deps: Deps, memory: Memory) -> tuple[str | None, str, DeletionPolicy]:
+    """Endpoint name, Region and policy: what the status records first, then the spec, then defaults."""
     raw: Mapping[str, Any] = resource.spec or {}
-    name = raw.get("endpointName") or resource.name
+    name = pinning.recorded_name(memory.status) or raw.get("endpointName") or resource.name
     if not isinstance(name, str) or re.fullmatch(SAGEMAKER_NAME_PATTERN, name) is None:
         name = None
-    region = raw.get("region")
+    region = pinning.recorded_region(memory.status) or raw.get("region")
     if not isinstance(region, str) or re.fullmatch(REGION_PATTERN, region) is None:
         region = deps.settings.default_region
     policy = DeletionPolicy.RETAIN if raw.get("deletionPolicy") == "Retain" else DeletionPolicy.DELETE
@@ -42,7 +47,7 @@ def finalize(resource: Resource, deps: Deps, now: datetime) -> Outcome:
     """One deletion pass; ``Outcome.finished`` says whether the finalizer may go."""
     memory = memory_of(resource)
     owner = identity_of(resource, deps).owner
-    name, region, policy = _target(resource, deps)
+    name, region, policy = _target(resource, deps, memory)
     port = deps.clients(region).sagemaker
     events: list[EventRecord] = []
     error: Exception | None = None

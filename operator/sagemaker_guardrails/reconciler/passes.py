@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 
 from sagemaker_guardrails.aws.ports import SageMakerPort
-from sagemaker_guardrails.core import exclusions, marks
+from sagemaker_guardrails.core import exclusions, marks, migration, naming, pinning
 from sagemaker_guardrails.core.actions import Memory
 from sagemaker_guardrails.core.conditions import Verdict
 from sagemaker_guardrails.core.decide import (
@@ -85,9 +85,25 @@ def outcome_of(report: Report, decision: Decision | None, error: Exception | Non
     )
 
 
-def _desired(resource: Resource, deps: Deps) -> Desired:
+def _desired(resource: Resource, deps: Deps, memory: Memory) -> Desired:
+    """The spec in SageMaker terms, in the Region and under the names the status pins it to.
+
+    Raises :class:`InvalidSpec` for a spec that points away from the recorded endpoint or Region
+    (:mod:`sagemaker_guardrails.core.pinning`); that pass does not look at SageMaker at all.
+    """
     spec = parse_spec(resource.spec)
-    return build_desired(spec, identity_of(resource, deps), deps.settings.default_region)
+    region = pinning.default_region_for(memory.status, deps.settings.default_region)
+    desired = build_desired(spec, identity_of(resource, deps), region)
+    pinning.check(desired, memory.status)
+    return migration.in_use(desired, memory.status)
+
+
+def _served_names(desired: Desired, memory: Memory, observed: Observed) -> Desired:
+    """``desired`` under first-scheme names if the endpoint serves them (a status that lost them)."""
+    served = observed.endpoint.config_name if observed.endpoint is not None else None
+    if served is None or naming.same_name(served, desired.config_name):
+        return desired
+    return migration.in_use(desired, memory.status, served)
 
 
 def _notice(desired: Desired, deps: Deps) -> exclusions.Notice | None:
@@ -118,7 +134,7 @@ def reconcile(resource: Resource, deps: Deps, now: datetime) -> Outcome:
     memory = memory_of(resource)
     generation = resource.generation
     try:
-        desired = _desired(resource, deps)
+        desired = _desired(resource, deps, memory)
     except InvalidSpec as exc:
         report = unobserved(memory=memory, desired=None, error=exc, generation=generation, now=now)
         return outcome_of(report, None, exc, deps)
@@ -130,6 +146,7 @@ def reconcile(resource: Resource, deps: Deps, now: datetime) -> Outcome:
     port = deps.clients(desired.region).sagemaker
     try:
         observed = observe_for(port, desired, memory, now, deps)
+        desired = _served_names(desired, memory, observed)
         memory, decision = _decide(port, desired, observed, memory, now)
     except Exception as exc:
         _log_unexpected(resource, exc)

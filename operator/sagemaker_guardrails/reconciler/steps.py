@@ -48,7 +48,8 @@ def _ensure(
         if owner != desired.identity.owner or tags.get(naming.TAG_REVISION) != desired.revision:
             raise InvalidRequest(
                 f"{name} already exists in SageMaker but is not revision {desired.revision} of this resource "
-                f"(owner: {owner or 'none'}); delete it or change spec.endpointName"
+                f"(owner: {owner or 'none'}); delete it in SageMaker, or create this resource again "
+                "with another spec.endpointName (it is immutable)"
             ) from None
 
 
@@ -93,7 +94,8 @@ def collect(
     owner = desired.identity.owner
     deleted: list[str] = []
     for item in port.list_endpoint_configs(naming.config_list_prefix(desired.endpoint_name)):
-        if item.name in keep_configs or _ours(port, item, owner) is None:
+        kept = any(naming.same_name(item.name, name) for name in keep_configs)
+        if kept or _ours(port, item, owner) is None:
             continue
         _delete_quietly(port.delete_endpoint_config, item.name)
         deleted.append(item.name)
