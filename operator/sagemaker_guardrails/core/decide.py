@@ -26,18 +26,25 @@ Rules that shape it (spec §9):
 
 - An endpoint that is ``Creating``/``Updating``/``SystemUpdating``/``RollingBack``/``Deleting``
   accepts no change: a spec change made meanwhile waits and is deployed once it is settled.
-- A rollback ends ``InService`` on the *old* config with ``FailureReason`` set. The rolled-back
-  revision is remembered with the retry annotation's value, and it is deployed again only when
-  the spec yields another revision, the annotation gets a new value, or another revision has
-  since been deployed successfully. A ``FailureReason`` that starts with "Request to service
-  failed" is an internal SageMaker error and is retried. The memory is ``status.lastRollback``,
+- A rollback ends ``InService`` on the *old* config, usually with ``FailureReason`` set but not
+  always (spec §13): an issued update that ends on the config that served before the call is a
+  rollback either way (:mod:`.resolve`), and the reason's text is never parsed. The rolled-back
+  revision is remembered with the retry annotation's value *when the rollback was detected*, and
+  it is deployed again only when the spec yields another revision, the annotation gets a value set
+  after that, or another revision has since been deployed successfully. A ``FailureReason`` that
+  starts with "Request to service failed" is an internal SageMaker error and is retried. The memory is ``status.lastRollback``,
   backed by a tag on the rolled-back config that the reconciler reads back before deploying a
   revision the status knows no rollback of (:mod:`.marks`).
 - An endpoint tagged for another resource is never touched; an untagged one is adopted only
   with ``adoptExisting: true``. A pass that did not read the tags (``Observed.tags`` is ``None``)
   relies on the status's memory of having verified this very endpoint; without it, it waits.
-- ``Failed`` allows only deletion, ``UpdateRollbackFailed`` needs a new UpdateEndpoint: both are
-  Stalled with a message that says what to do.
+- ``Failed`` allows only deletion: Stalled with a message that says what to do.
+  ``UpdateRollbackFailed`` needs a new UpdateEndpoint with the desired config (spec §4): Stalled
+  only while the desired revision is the one whose rollback failed and the retry annotation is
+  unchanged; a spec change (also back to the config the endpoint reports) or a new annotation
+  value deploys.
+- Progress of a deployment in flight follows the policy SageMaker runs (``LastDeploymentConfig``,
+  else the policy recorded with the intent), never the current ``spec.deployment`` (:mod:`.policy`).
 - Drift: an endpoint moved out of band to a config the operator did not deploy is reported and
   brought back (the desired config is deployed again under the resource's policy).
 """

@@ -5,7 +5,8 @@ deployment runs is ``PendingDeploymentSummary.ProductionVariants[].VariantStatus
 fleet: ``Creating``/``Updating`` while it provisions, ``ActivatingTraffic``, ``Baking``), the
 green ``CurrentInstanceCount`` (instances taking traffic during activation and bakes), and
 ``Deleting`` on the live (blue) variant while the old fleet is terminated. Combined with the
-policy's timeline (spec §3) that gives:
+timeline (spec §3) of the policy SageMaker runs (:mod:`.policy`: ``LastDeploymentConfig``, not
+the current spec, which may have been edited meanwhile) that gives:
 
 - **stage**: ``Creating`` (first create), ``Provisioning``, ``ActivatingTraffic``, ``Baking``,
   ``Terminating``, and ``RollingBack`` as soon as SageMaker tears the new fleet down (``Deleting``

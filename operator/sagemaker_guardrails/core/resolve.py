@@ -23,15 +23,34 @@ whenever ``issuedAt`` is missing. Crash points:
   same ``LastModifiedTime``) and issues the call once.
 - after the call, before ``issuedAt`` is written (the dangerous one): the next pass sees either
   the deployment in flight (``PendingDeploymentSummary`` targets the intent's config), or the
-  endpoint ``InService`` on the intent's config (it succeeded), or ``InService`` on another
-  config with a ``FailureReason`` and a ``LastModifiedTime`` (or reason) that differs from the
-  pre-call observation (it ran and was rolled back). Each of these counts as issued. If
+  endpoint ``InService`` on the intent's config (it succeeded), or ``InService`` on the config
+  that served before, with a ``LastModifiedTime``, status or reason that differs from the stored
+  observation (it ran and was rolled back, reason or not), unless that observation showed
+  maintenance (``SystemUpdating``). Each of these counts as issued. If
   SageMaker has not yet made the accepted update visible, issuing again is refused as ``Busy``
   ("Cannot update in-progress endpoint"), which is harmless.
 - after ``issuedAt``: the intent is known issued; only its fate is open.
 
-The residual risk is biased the safe way: an intent that was *not* issued, with an old
-``FailureReason`` still set and ``LastModifiedTime`` moved by something else (maintenance),
+Which fate
+----------
+An update records the config that served just before the call (``fromConfig``). Once SageMaker is
+settled again:
+
+- ``InService`` on the intent's config: it succeeded.
+- ``InService`` on ``fromConfig``: it was **rolled back**, with or without a ``FailureReason``
+  (spec §13: health-check and capacity rollbacks may leave none), provided SageMaker shows any
+  change since the last stored observation (status, ``LastModifiedTime`` or reason). Without a
+  change the accepted update is simply not visible yet, and it stays in flight.
+- ``InService`` on a third config: someone else's change (``Superseded``), whatever
+  ``FailureReason`` says. A reason from an earlier rollback stays on the endpoint through the
+  next update and is cleared only by a successful one, so its presence is no evidence.
+- ``Updating`` right after the call, possibly without a ``PendingDeploymentSummary`` yet (spec
+  §13): an issued intent is in flight; an intent not known to be issued waits, and is neither
+  issued again nor written off, until SageMaker is settled.
+- ``UpdateRollbackFailed``: the update (or a recovery update that SageMaker already shows) failed.
+
+The residual risk is biased the safe way: an intent that was *not* issued, whose endpoint was
+modified by something else in the moment between the record and the call (a scaling change),
 reads as "ran and rolled back": the revision is reported rolled back and waits for the retry
 annotation, rather than being deployed twice.
 
