@@ -32,9 +32,10 @@ Rules that shape it (spec §9):
   revision is remembered with the retry annotation's value *when the rollback was detected*, and
   it is deployed again only when the spec yields another revision, the annotation gets a value set
   after that, or another revision has since been deployed successfully. A ``FailureReason`` that
-  starts with "Request to service failed" is an internal SageMaker error and is retried. The memory is ``status.lastRollback``,
-  backed by a tag on the rolled-back config that the reconciler reads back before deploying a
-  revision the status knows no rollback of (:mod:`.marks`).
+  starts with "Request to service failed" is an internal SageMaker error and is retried. The
+  memory is ``status.lastRollback``, backed by a tag on the rolled-back config that the
+  reconciler reads back before deploying a revision the status knows no rollback of
+  (:mod:`.marks`).
 - An endpoint tagged for another resource is never touched; an untagged one is adopted only
   with ``adoptExisting: true``. A pass that did not read the tags (``Observed.tags`` is ``None``)
   relies on the status's memory of having verified this very endpoint; without it, it waits.
@@ -122,7 +123,7 @@ def _rollback_record(resolution: Resolution | None, memory: Memory, now: datetim
 
     It keeps the retry annotation's value of *now*, not the one the intent was recorded under: a
     value set while the deployment ran was no decision about a rollback that had not happened yet,
-    so only a value set after this record retries (finding: a bump during the bake redeployed).
+    so only a value set after this record retries.
     """
     if resolution is None or resolution.fate not in (Fate.ROLLED_BACK, Fate.FAILED):
         return None
