@@ -121,8 +121,10 @@ def endpoint(
     blue: VariantSnapshot | None = None,
     failure: str | None = None,
     modified: datetime = T0,
+    deployment: Mapping[str, Any] | None = None,
 ) -> EndpointSnapshot:
-    """A DescribeEndpoint snapshot; ``target`` adds a PendingDeploymentSummary for that config."""
+    """A DescribeEndpoint snapshot; ``target`` adds a PendingDeploymentSummary for that config,
+    ``deployment`` is its ``LastDeploymentConfig``."""
     pending = None
     if target is not None:
         pending = PendingDeployment(
@@ -138,6 +140,7 @@ def endpoint(
         last_modified_time=modified,
         variants=(blue or variant(),),
         pending=pending,
+        last_deployment_config=deployment,
     )
 
 

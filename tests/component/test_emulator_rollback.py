@@ -426,3 +426,44 @@ def test_alarms_without_an_update_policy_are_checked_once_the_traffic_has_moved(
     assert names[1:4] == ["Provisioning", "ActivatingTraffic", "Baking"], (
         "blue/green all-at-once, zero-length bake"
     )
+
+
+@pytest.mark.parametrize("kind", ["capacity", "health-check"])
+def test_a_rollback_can_leave_no_failure_reason_of_its_own(kind: str, endpoints: Any) -> None:
+    """``rollback_failure_reason=empty``: InService on the old config, no reason (spec 13); a reason an
+    earlier rollback left stays, and a successful update clears it."""
+    admin = endpoints.admin
+    sagemaker = endpoints.sagemaker
+    admin.configure(**FAST)
+    endpoint, old = endpoints.endpoint(f"quiet-{kind}")
+    admin.configure(rollback_failure_reason="empty")
+    admin.fail_next_provisioning(endpoint, kind=kind)
+    deployment = policy("CANARY", alarms=())
+    sagemaker.update_endpoint(
+        EndpointName=endpoint, EndpointConfigName=f"{endpoint}-v2", DeploymentConfig=deployment
+    )
+    final = endpoints.watch(endpoint)[-1]
+    assert (final["EndpointStatus"], final["EndpointConfigName"]) == ("InService", old)
+    assert "FailureReason" not in final
+    assert [e["name"] for e in admin.timeline(endpoint=endpoint) if e["event"] == "outcome"][
+        -1
+    ] == "RolledBack"
+
+    admin.configure(rollback_failure_reason="text")
+    admin.fail_next_provisioning(endpoint, kind=kind, reason="the first reason")
+    sagemaker.update_endpoint(
+        EndpointName=endpoint, EndpointConfigName=f"{endpoint}-v2", DeploymentConfig=deployment
+    )
+    assert endpoints.watch(endpoint)[-1]["FailureReason"] == "the first reason"
+    admin.configure(rollback_failure_reason="empty")
+    admin.fail_next_provisioning(endpoint, kind=kind, reason="not shown")
+    sagemaker.update_endpoint(
+        EndpointName=endpoint, EndpointConfigName=f"{endpoint}-v2", DeploymentConfig=deployment
+    )
+    again = endpoints.watch(endpoint)[-1]
+    assert (again["EndpointConfigName"], again["FailureReason"]) == (old, "the first reason")
+    sagemaker.update_endpoint(
+        EndpointName=endpoint, EndpointConfigName=f"{endpoint}-v2", DeploymentConfig=deployment
+    )
+    done = endpoints.watch(endpoint)[-1]
+    assert done["EndpointConfigName"] == f"{endpoint}-v2" and "FailureReason" not in done

@@ -75,15 +75,17 @@ def test_throttling_slows_the_operator_down_without_failing_the_resource(world: 
     assert world.describe()["EndpointConfigName"] == corekit.desired(gep.spec).config_name
 
 
-def test_throttled_observation_keeps_ready(world: World) -> None:
+def test_throttled_observation_keeps_the_last_verdict(world: World) -> None:
     gep = world.resource()
     gep.settle()
+    settled = gep.status["conditions"]
     world.admin.throttle("DescribeEndpoint", rate=0.0, count=2)
     gep.step()
-    assert gep.condition("Reconciling") == ("True", "Throttled")
-    assert gep.condition("Ready") == ("True", "InService")
+    assert gep.status["conditions"] == settled, "Ready stays, Reconciling does not flip"
     assert gep.status["phase"] == "InService"
+    assert gep.status["observeError"]["reason"] == "Throttled"
     gep.settle()
+    assert "observeError" not in gep.status
     never_stalled(gep)
 
 

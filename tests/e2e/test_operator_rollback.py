@@ -115,3 +115,90 @@ def test_spec_change_during_a_deployment_is_deployed_after_it(geps: Geps) -> Non
     # One UpdateEndpoint per revision, and none refused as "Cannot update in-progress endpoint".
     assert geps.mutations(endpoint) == ["CreateEndpoint", "UpdateEndpoint", "UpdateEndpoint"]
     assert not [c for c in geps.calls(endpoint, "UpdateEndpoint") if c["error_code"]]
+
+
+def rolled_back_warnings(geps: Geps, name: str) -> int:
+    return geps.reasons(name).count(("Warning", "RolledBack"))
+
+
+def test_a_rollback_without_a_failure_reason_is_not_redeployed_and_throttling_does_not_flap_it(
+    geps: Geps,
+) -> None:
+    """SageMaker may leave no FailureReason after a capacity rollback (spec 13): the operator sees
+    the endpoint back on the config that served before its update and records a rollback. Passes
+    that cannot observe SageMaker afterwards keep the verdict: Stalled never drops, one Warning."""
+    manifest = geps.manifest("canary")
+    name, endpoint = manifest["metadata"]["name"], manifest["spec"]["endpointName"]
+    geps.create(manifest)
+    good = geps.wait_ready(name, 1)["status"]
+
+    geps.admin.configure(rollback_failure_reason="empty")
+    try:
+        geps.admin.fail_next_provisioning(endpoint, kind="capacity")
+        geps.patch(name, geps.new_model_version(manifest, "no-capacity"))
+        rolled_back = geps.wait(name, lambda o: o["status"].get("phase") == "RolledBack", "the rollback")
+    finally:
+        geps.admin.configure(rollback_failure_reason="text")
+    described = geps.sagemaker().describe_endpoint(EndpointName=endpoint)
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == (
+        "InService",
+        good["endpoint"]["configName"],
+    )
+    assert "FailureReason" not in described
+    status = rolled_back["status"]
+    assert status["lastRollback"]["revision"] == status["revision"]["desired"]
+    assert status["history"][0]["outcome"] == "RolledBack"
+    stalled = condition(rolled_back, "Stalled")
+    assert stalled is not None and (stalled["status"], stalled["reason"]) == ("True", "RolledBack")
+    wait_for(lambda: rolled_back_warnings(geps, name) == 1, 30, "the RolledBack Warning")
+
+    with geps.recording(name) as recorder:
+        geps.admin.throttle("DescribeEndpoint", rate=0.0, count=15)
+        wait_for(
+            lambda: len([c for c in geps.calls(endpoint, "DescribeEndpoint") if c["error_code"]]) >= 15,
+            60,
+            "throttled DescribeEndpoint calls",
+        )
+        wait_for(
+            lambda: "observeError" not in ((geps.get(name) or {}).get("status") or {}),
+            60,
+            "a pass that observes again",
+        )
+        time.sleep(4)  # another settled poll
+    statuses = [s for s in recorder.statuses() if s]
+    assert any("observeError" in s for s in statuses), "the failure to observe is reported"
+    for seen in statuses:
+        flags = {c["type"]: (c["status"], c["reason"]) for c in seen["conditions"]}
+        assert flags["Stalled"] == ("True", "RolledBack"), seen
+        assert flags["Ready"][0] == "False" and flags["Reconciling"][0] == "False", seen
+        assert seen["phase"] == "RolledBack"
+    assert rolled_back_warnings(geps, name) == 1
+    assert geps.mutations(endpoint) == ["CreateEndpoint", "UpdateEndpoint"]
+
+
+def test_a_retry_annotation_bumped_during_the_bake_does_not_redeploy_after_the_rollback(geps: Geps) -> None:
+    manifest = geps.manifest("canary", bake_seconds=HELD_BAKE_SECONDS)
+    name, endpoint = manifest["metadata"]["name"], manifest["spec"]["endpointName"]
+    alarm = manifest["spec"]["deployment"]["autoRollback"]["alarms"][0]
+    geps.create(manifest)
+    geps.wait_ready(name, 1)
+
+    geps.patch(name, geps.new_model_version(manifest, "bad"))
+    geps.wait(name, lambda o: (o["status"].get("deployment") or {}).get("stage") == "Baking", "a bake")
+    geps.annotate(name, RETRY_ANNOTATION, "during-the-bake")
+    geps.admin.hold_alarm(alarm, "ALARM", reason="e2e: 5xx during the canary bake")
+    try:
+        rolled_back = geps.wait(name, lambda o: o["status"].get("phase") == "RolledBack", "the rollback")
+    finally:
+        geps.admin.hold_alarm(alarm, "OK", reason="e2e: the 5xx are gone")
+    assert rolled_back["status"]["lastRollback"]["retryToken"] == "during-the-bake"
+    time.sleep(8)  # settled polls
+    assert geps.mutations(endpoint) == ["CreateEndpoint", "UpdateEndpoint"]
+    assert geps.get(name)["status"]["phase"] == "RolledBack"  # type: ignore[index]
+
+    baked = len(geps.bakes(endpoint))
+    geps.annotate(name, RETRY_ANNOTATION, "after-the-rollback")
+    finish_bakes(geps, endpoint, baked + 1, baked + 2)
+    geps.wait_ready(name, 2, timeout=90)
+    assert geps.mutations(endpoint) == ["CreateEndpoint", "UpdateEndpoint", "UpdateEndpoint"]
+    geps.admin.release_alarm(alarm)

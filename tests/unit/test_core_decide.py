@@ -9,7 +9,7 @@ import pytest
 from tests import corekit
 from tests.corekit import T0, at, endpoint, variant
 
-from sagemaker_guardrails.core import naming
+from sagemaker_guardrails.core import naming, policy
 from sagemaker_guardrails.core.conditions import Reason
 from sagemaker_guardrails.core.decide import (
     Adopt,
@@ -42,8 +42,15 @@ OURS = dict(D.endpoint_tags)  # ownership tags and spec.tags, as CreateEndpoint 
 
 
 def pending(
-    target: Any = D, *, operation: str = UPDATE, issued: bool = False, token: str | None = None
+    target: Any = D,
+    *,
+    operation: str = UPDATE,
+    issued: bool = False,
+    token: str | None = None,
+    source: str | None = None,
+    policy: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """An intent to deploy ``target``; ``source`` is the config that served when it was called."""
     return {
         "operation": operation,
         "revision": target.revision,
@@ -51,14 +58,16 @@ def pending(
         "recordedAt": iso(at(10)),
         "issuedAt": iso(at(11)) if issued else None,
         "retryToken": token,
+        "fromConfig": source,
+        "policy": policy,
     }
 
 
-def seen(config: str | None = OLD, failure: str | None = None) -> dict[str, Any]:
+def seen(config: str | None = OLD, failure: str | None = None, status: str = "InService") -> dict[str, Any]:
     return {
         "name": "fraud-detector",
         "arn": "arn:x",
-        "status": "InService",
+        "status": status,
         "configName": config,
         "failureReason": failure,
         "lastModified": iso(T0),
@@ -221,6 +230,7 @@ CASES = [
             OLD,
             target=D.config_name,
             green=variant(current=1, statuses=(("Baking", None, at(60)),)),
+            deployment=D.deployment_config,
         ),
         Wait(),
         Reason.BAKING,
@@ -451,6 +461,114 @@ CASES = [
         {"endpoint": seen(OLD, "rollback failed"), "lastRollback": rollback()},
         token="again",
     ),
+    # A rollback without a FailureReason (health check, capacity: spec 13) is still a rollback.
+    Case(
+        "rolled-back-without-a-reason",
+        endpoint("InService", OLD, modified=at(99)),
+        Stall(),
+        Reason.ROLLED_BACK,
+        {"endpoint": seen(OLD, status="Updating"), "pending": pending(issued=True, source=OLD)},
+        fate=Fate.ROLLED_BACK,
+        rollback=True,
+    ),
+    Case(
+        "rolled-back-without-a-reason-record-without-source",
+        endpoint("InService", OLD, modified=at(99)),
+        Stall(),
+        Reason.ROLLED_BACK,
+        {"endpoint": seen(OLD), "pending": pending(issued=True)},
+        fate=Fate.ROLLED_BACK,
+        rollback=True,
+    ),
+    Case(
+        "issued-update-not-visible-yet-waits",
+        endpoint("InService", OLD, failure="alarm fraud-5xx (an earlier deployment)"),
+        Wait(),
+        Reason.DEPLOYING,
+        {
+            "endpoint": seen(OLD, "alarm fraud-5xx (an earlier deployment)"),
+            "pending": pending(issued=True, source=OLD),
+        },
+        fate=Fate.IN_FLIGHT,
+    ),
+    Case(
+        "third-config-with-an-earlier-reason-is-not-a-rollback",
+        endpoint("InService", FOREIGN, failure="alarm (an earlier deployment)", modified=at(99)),
+        Prepare(UPDATE, drift=True),
+        Reason.DRIFT,
+        {
+            "endpoint": seen(OLD, "alarm (an earlier deployment)", status="Updating"),
+            "pending": pending(issued=True, source=OLD),
+            "history": [success(OLD_D)],
+        },
+        fate=Fate.SUPERSEDED,
+    ),
+    # A retry annotation bumped while the deployment ran is no decision about its rollback.
+    Case(
+        "retry-bumped-during-the-deployment-does-not-retry-its-rollback",
+        endpoint("InService", OLD, failure="alarm fraud-5xx", modified=at(99)),
+        Stall(),
+        Reason.ROLLED_BACK,
+        {"endpoint": seen(OLD, status="Updating"), "pending": pending(issued=True, token="1", source=OLD)},
+        token="2",
+        fate=Fate.ROLLED_BACK,
+        rollback=True,
+    ),
+    # UpdateRollbackFailed recovers with an UpdateEndpoint of the desired config (spec 4), also
+    # when that is the config the endpoint reports.
+    Case(
+        "update-rollback-failed-spec-reverted-to-the-reported-config",
+        endpoint("UpdateRollbackFailed", OLD, failure="rollback failed"),
+        Prepare(UPDATE),
+        Reason.DEPLOYING,
+        {
+            "endpoint": seen(OLD, "rollback failed", status="UpdateRollbackFailed"),
+            "lastRollback": rollback(),
+            "history": [success(OLD_D)],
+        },
+        desired=OLD_D,
+    ),
+    Case(
+        "update-rollback-failed-spec-reverted-and-retry-bumped",
+        endpoint("UpdateRollbackFailed", OLD, failure="rollback failed"),
+        Prepare(UPDATE),
+        Reason.DEPLOYING,
+        {
+            "endpoint": seen(OLD, "rollback failed", status="UpdateRollbackFailed"),
+            "lastRollback": rollback(),
+            "history": [success(OLD_D)],
+        },
+        desired=OLD_D,
+        token="again",
+    ),
+    Case(
+        "update-rollback-failed-recovery-recorded-is-issued",
+        endpoint("UpdateRollbackFailed", OLD, failure="rollback failed"),
+        Issue(UPDATE),
+        Reason.DEPLOYING,
+        {
+            "endpoint": seen(OLD, "rollback failed", status="UpdateRollbackFailed"),
+            "lastRollback": rollback(),
+            "pending": pending(OLD_D, source=OLD),
+            "history": [success(OLD_D)],
+        },
+        desired=OLD_D,
+        fate=Fate.NOT_ISSUED,
+    ),
+    Case(
+        "update-rollback-failed-recovery-issued-waits-for-sagemaker",
+        endpoint("UpdateRollbackFailed", OLD, failure="rollback failed"),
+        Wait(),
+        Reason.DEPLOYING,
+        {
+            "endpoint": seen(OLD, "rollback failed", status="UpdateRollbackFailed"),
+            "lastRollback": rollback(),
+            "pending": pending(OLD_D, issued=True, source=OLD),
+            "history": [success(OLD_D)],
+        },
+        desired=OLD_D,
+        fate=Fate.IN_FLIGHT,
+    ),
     Case(
         "drift-is-brought-back",
         endpoint("InService", FOREIGN),
@@ -649,3 +767,59 @@ def test_progress_is_reported_for_a_deployment_in_flight() -> None:
     assert decision.progress is not None
     assert (decision.progress.stage, decision.progress.step, decision.progress.steps) == ("Baking", 1, 2)
     assert decision.progress.bake_ends_at == at(120)
+
+
+def test_a_rollback_keeps_the_retry_token_of_when_it_was_recorded() -> None:
+    """The intent ran under "1"; the annotation became "2" during the bake: the rollback blocks "2"."""
+    case = next(c for c in CASES if c.id == "retry-bumped-during-the-deployment-does-not-retry-its-rollback")
+    decision = run(case)
+    assert decision.rollback is not None and decision.rollback.retry_token == "2"
+    later = corekit.status(endpoint=seen(OLD, "alarm fraud-5xx"), lastRollback=rollback(token="2"))
+    after = decide(
+        D, Observed(endpoint("InService", OLD, failure="alarm fraud-5xx"), OURS), Memory(later, "2"), at(200)
+    )
+    assert (after.action, after.verdict.reason) == (Stall(), Reason.ROLLED_BACK)
+    retried = decide(
+        D, Observed(endpoint("InService", OLD, failure="alarm fraud-5xx"), OURS), Memory(later, "3"), at(200)
+    )
+    assert retried.action == Prepare(UPDATE)
+
+
+def test_the_update_rollback_failed_message_names_the_recovery_that_works() -> None:
+    stalled = run(next(c for c in CASES if c.id == "update-rollback-failed"))
+    assert "change the spec" in stalled.verdict.message and "retry" in stalled.verdict.message
+    recovering = run(
+        next(c for c in CASES if c.id == "update-rollback-failed-spec-reverted-to-the-reported-config")
+    )
+    assert "UpdateRollbackFailed" in recovering.verdict.message
+
+
+CANARY_BAKING = variant(current=1, statuses=(("Baking", None, at(60)),))
+LINEAR = corekit.desired(corekit.spec(strategy="Linear"))  # 25 % steps of 4 instances: 4 steps
+
+
+@pytest.mark.parametrize(
+    ("reported", "recorded", "steps", "bake_ends"),
+    [
+        pytest.param(D.deployment_config, None, 2, at(120), id="last-deployment-config"),
+        pytest.param(D.deployment_config, "linear", 2, at(120), id="sagemaker-over-the-record"),
+        pytest.param(None, "canary", 2, at(120), id="recorded-with-the-intent"),
+        pytest.param(None, None, 1, None, id="neither-sagemakers-default"),
+    ],
+)
+def test_progress_follows_the_policy_sagemaker_runs_not_the_edited_spec(
+    reported: dict[str, Any] | None, recorded: str | None, steps: int, bake_ends: Any
+) -> None:
+    """spec.deployment was edited from canary to linear during the canary's bake: still step 1/2."""
+    assert LINEAR.config_name == D.config_name, "the policy is not part of the revision"
+    policies = {"canary": policy.of_spec(D.spec.deployment), "linear": policy.of_spec(LINEAR.spec.deployment)}
+    record = policies[recorded].record().model_dump(by_alias=True) if recorded else None
+    snapshot = endpoint("Updating", OLD, target=D.config_name, green=CANARY_BAKING, deployment=reported)
+    memory = Memory(
+        corekit.status(endpoint=seen(OLD), pending=pending(issued=True, source=OLD, policy=record))
+    )
+    decision = decide(LINEAR, Observed(snapshot, OURS), memory, at(120))
+    assert decision.progress is not None
+    assert (decision.progress.step, decision.progress.steps) == (1, steps)
+    if bake_ends is not None:
+        assert decision.progress.bake_ends_at == bake_ends  # the canary's W (60 s) after 60 s

@@ -14,7 +14,15 @@ from sagemaker_guardrails.core.decide import Memory, decide
 from sagemaker_guardrails.core.observed import EndpointSnapshot, Observed
 from sagemaker_guardrails.core.report import Report, Transition, build, unobserved
 from sagemaker_guardrails.core.resolve import CREATE, UPDATE, iso
-from sagemaker_guardrails.errors import AccessDenied, Busy, InvalidRequest, InvalidSpec, NotFound, Throttled
+from sagemaker_guardrails.errors import (
+    AccessDenied,
+    Busy,
+    InvalidRequest,
+    InvalidSpec,
+    NotFound,
+    Retryable,
+    Throttled,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -303,12 +311,18 @@ def test_garbage_collection_trims_owned_configs() -> None:
     assert cond(failed, "Ready") == ("True", "InService")
 
 
-def test_unobserved_pass_keeps_everything_but_the_conditions() -> None:
+def test_unobserved_pass_keeps_the_last_verdict() -> None:
     synced = run(IN_SERVICE_OLD, endpoint("InService", OLD)).status
     synced_ready = corekit.status(
         **{
             **synced.model_dump(by_alias=True),
-            "conditions": [{"type": "Ready", "status": "True", "reason": "InService", "message": "ok"}],
+            "conditions": [
+                {"type": "Ready", "status": "True", "reason": "InService", "message": "ok"},
+                {"type": "Reconciling", "status": "False"},
+                {"type": "Stalled", "status": "False"},
+            ],
+            "phase": "InService",
+            "observedGeneration": 3,
         }
     )
     report = unobserved(
@@ -318,12 +332,100 @@ def test_unobserved_pass_keeps_everything_but_the_conditions() -> None:
         generation=4,
         now=at(9),
     )
-    assert cond(report, "Ready") == ("True", "InService")
-    assert cond(report, "Reconciling") == ("True", "Throttled")
-    assert cond(report, "Stalled") == ("False", "")
+    assert report.status.conditions == synced_ready.conditions
+    assert report.status.phase == "InService"
     assert report.status.pending == synced.pending
     assert report.status.endpoint == synced.endpoint
-    assert report.status.observed_generation == 4
+    # A spec change it could not act on yet: observedGeneration stays behind (kstatus: InProgress).
+    assert report.status.observed_generation == 3
+    assert report.status.observe_error is not None
+    assert (report.status.observe_error.reason, report.status.observe_error.since) == (
+        "Throttled",
+        iso(at(9)),
+    )
+    assert "DescribeEndpoint" in report.status.observe_error.message
+    assert report.verdict.reason == "Throttled"
+    assert report.events == ()
+
+
+def test_unobserved_first_pass_says_what_failed() -> None:
+    report = unobserved(
+        memory=Memory(GuardedEndpointStatus()),
+        desired=D,
+        error=Throttled("Rate exceeded", operation="DescribeEndpoint"),
+        generation=1,
+        now=at(0),
+    )
+    assert cond(report, "Reconciling") == ("True", "Throttled")
+    assert cond(report, "Stalled") == ("False", "")
+
+
+def throttled(prev: GuardedEndpointStatus, now: float, error: Exception | None = None) -> Report:
+    return unobserved(
+        memory=Memory(prev, "1"),
+        desired=D,
+        error=error or Throttled("Rate exceeded", operation="DescribeEndpoint"),
+        generation=3,
+        now=at(now),
+    )
+
+
+def test_a_pass_that_cannot_observe_does_not_flap_a_rollback() -> None:
+    """Rolled back; throttled passes; observed again: Stalled never drops, one Warning in all."""
+    detected = rolled_back()
+    marked = run(
+        detected.status,
+        endpoint("InService", OLD, failure="alarm fraud-5xx", modified=at(200)),
+        now=202,
+        token="1",
+    )
+    first = throttled(marked.status, 300)
+    second = throttled(first.status, 310, Retryable("connection reset", operation="DescribeEndpoint"))
+    third = throttled(second.status, 320, Retryable("connection reset", operation="DescribeEndpoint"))
+    for report in (first, second, third):
+        assert report.status.conditions == marked.status.conditions
+        assert report.status.phase == "RolledBack"
+        assert report.events == ()
+    assert first.status.observe_error is not None and first.status.observe_error.since == iso(at(300))
+    assert third.status.observe_error is not None and third.status.observe_error.since == iso(at(310))
+    seen_again = run(
+        third.status,
+        endpoint("InService", OLD, failure="alarm fraud-5xx", modified=at(200)),
+        now=330,
+        token="1",
+    )
+    assert cond(seen_again, "Stalled") == ("True", "RolledBack")
+    assert seen_again.status.conditions == marked.status.conditions
+    assert seen_again.events == ()
+    assert seen_again.status.observe_error is None
+    warnings = [
+        e
+        for r in (detected, marked, first, second, third, seen_again)
+        for e in r.events
+        if e.type == "Warning"
+    ]
+    assert [w.reason for w in warnings] == ["RolledBack"]
+
+
+def test_a_throttled_mark_keeps_the_rollback_stalled() -> None:
+    detected = rolled_back()
+    failed = run(
+        detected.status,
+        endpoint("InService", OLD, failure="alarm fraud-5xx", modified=at(200)),
+        now=202,
+        token="1",
+        error=Throttled("Rate exceeded", operation="AddTags"),
+    )
+    assert cond(failed, "Stalled") == ("True", "RolledBack")
+    assert failed.status.phase == "RolledBack"
+    assert failed.events == ()
+    assert failed.status.last_rollback is not None and failed.status.last_rollback.tagged_at is None
+
+
+def test_access_denied_on_observing_is_still_stalled() -> None:
+    report = throttled(rolled_back().status, 300, AccessDenied("not allowed", operation="DescribeEndpoint"))
+    assert cond(report, "Stalled") == ("True", "AccessDenied")
+    assert report.status.observe_error is None
 
 
 def test_invalid_spec_is_stalled_with_the_field_named() -> None:

@@ -15,22 +15,24 @@ OLD, NEW, THIRD = "fraud-detector-0ld0ld00", "fraud-detector-11111111", "fraud-d
 OLD_REASON = "alarm fraud-5xx in ALARM (an earlier deployment)"
 
 
-def intent(operation: str = UPDATE, *, issued: bool = False) -> PendingCall:
+def intent(operation: str = UPDATE, *, issued: bool = False, source: str | None = None) -> PendingCall:
+    """An intent to deploy NEW; ``source`` is the config that served when it was called."""
     return PendingCall(
         operation=operation,
         revision="11111111",
         config_name=NEW,
         recorded_at=iso(at(10)) or "",
         issued_at=iso(at(11)) if issued else None,
+        from_config=source,
     )
 
 
-def before(failure: str | None = None) -> EndpointInfo:
+def before(failure: str | None = None, status: str = "InService", config: str = OLD) -> EndpointInfo:
     """The observation stored with the intent (pre-call): InService on OLD, modified at T0."""
     return EndpointInfo(
         name="fraud-detector",
-        status="InService",
-        config_name=OLD,
+        status=status,
+        config_name=config,
         failure_reason=failure,
         last_modified=iso(T0),
     )
@@ -149,6 +151,106 @@ CASES: list[tuple[str, PendingCall | None, EndpointSnapshot | None, EndpointInfo
         endpoint("Failed", OLD, failure="x"),
         before(),
         Fate.FAILED,
+    ),
+    # Rollbacks without a FailureReason (health check, capacity: spec 13) and stale reasons.
+    (
+        "update-issued-rolled-back-without-reason",
+        intent(issued=True, source=OLD),
+        endpoint("InService", OLD, modified=at(90)),
+        before(status="Updating"),
+        Fate.ROLLED_BACK,
+    ),
+    (
+        "update-issued-rolled-back-without-reason-seen-updating-last",
+        intent(issued=True, source=OLD),
+        endpoint("InService", OLD),
+        before(status="Updating"),
+        Fate.ROLLED_BACK,
+    ),
+    (
+        "update-issued-rolled-back-without-reason-record-without-source",
+        intent(issued=True),
+        endpoint("InService", OLD, modified=at(90)),
+        before(),
+        Fate.ROLLED_BACK,
+    ),
+    (
+        "update-issued-rolled-back-keeping-an-earlier-reason",
+        intent(issued=True, source=OLD),
+        endpoint("InService", OLD, failure=OLD_REASON, modified=at(90)),
+        before(OLD_REASON, status="Updating"),
+        Fate.ROLLED_BACK,
+    ),
+    (
+        "update-issued-not-visible-yet",
+        intent(issued=True, source=OLD),
+        endpoint("InService", OLD),
+        before(),
+        Fate.IN_FLIGHT,
+    ),
+    (
+        "update-issued-not-visible-yet-with-an-earlier-reason",
+        intent(issued=True, source=OLD),
+        endpoint("InService", OLD, failure=OLD_REASON),
+        before(OLD_REASON),
+        Fate.IN_FLIGHT,
+    ),
+    (
+        "update-issued-updating-without-summary-yet",
+        intent(issued=True, source=OLD),
+        endpoint("Updating", OLD, modified=at(12), failure=OLD_REASON),
+        before(OLD_REASON),
+        Fate.IN_FLIGHT,
+    ),
+    (
+        "update-issued-third-config-with-an-earlier-reason",
+        intent(issued=True, source=OLD),
+        endpoint("InService", THIRD, failure=OLD_REASON, modified=at(90)),
+        before(OLD_REASON, status="Updating"),
+        Fate.SUPERSEDED,
+    ),
+    (
+        "update-called-rolled-back-without-reason-before-issued-at-was-written",
+        intent(source=OLD),
+        endpoint("InService", OLD, modified=at(90)),
+        before(),
+        Fate.ROLLED_BACK,
+    ),
+    (
+        "update-not-called-maintenance-meanwhile",
+        intent(source=OLD),
+        endpoint("InService", OLD, modified=at(90)),
+        before(status="SystemUpdating"),
+        Fate.NOT_ISSUED,
+    ),
+    (
+        "update-not-called-third-config-with-a-reason",
+        intent(source=OLD),
+        endpoint("InService", THIRD, failure="someone else's rollback", modified=at(90)),
+        before(),
+        Fate.NOT_ISSUED,
+    ),
+    # Recovery from UpdateRollbackFailed: an UpdateEndpoint SageMaker does not show yet is in flight.
+    (
+        "recovery-issued-not-visible-yet",
+        intent(issued=True, source=OLD),
+        endpoint("UpdateRollbackFailed", OLD, failure="rollback failed"),
+        before("rollback failed", status="UpdateRollbackFailed"),
+        Fate.IN_FLIGHT,
+    ),
+    (
+        "recovery-issued-failed-again",
+        intent(issued=True, source=OLD),
+        endpoint("UpdateRollbackFailed", OLD, failure="rollback failed", modified=at(90)),
+        before("rollback failed", status="Updating"),
+        Fate.FAILED,
+    ),
+    (
+        "recovery-recorded-not-called",
+        intent(source=OLD),
+        endpoint("UpdateRollbackFailed", OLD, failure="rollback failed"),
+        before("rollback failed", status="UpdateRollbackFailed"),
+        Fate.NOT_ISSUED,
     ),
 ]
 

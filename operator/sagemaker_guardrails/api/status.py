@@ -189,6 +189,18 @@ class RevisionInfo(StatusModel):
     )
 
 
+class PolicyRecord(StatusModel):
+    """The traffic-shifting policy an UpdateEndpoint was sent with: what shapes its timeline."""
+
+    strategy: Word = Field(description="AllAtOnce, Canary, Linear or Rolling.")
+    step_type: Word | None = Field(
+        default=None, description="CapacityPercent or InstanceCount of the canary, linear step or batch."
+    )
+    step_value: int | None = Field(default=None, description="Size of the canary, linear step or batch.")
+    wait_seconds: int = Field(default=0, description="Bake after each intermediate step (seconds).")
+    final_wait_seconds: int = Field(default=0, description="Final bake (seconds).")
+
+
 class PendingCall(StatusModel):
     """Write-ahead record of a mutating SageMaker call (see module docstring)."""
 
@@ -199,6 +211,17 @@ class PendingCall(StatusModel):
     issued_at: Timestamp | None = Field(default=None, description="When the call was accepted by SageMaker.")
     retry_token: RetryToken | None = Field(
         default=None, description="Value of the retry annotation at the time (a sha256 digest when long)."
+    )
+    from_config: Name | None = Field(
+        default=None,
+        description=(
+            "Endpoint config that served when the call was made: an update that ends InService there "
+            "was rolled back, with or without a FailureReason."
+        ),
+    )
+    policy: PolicyRecord | None = Field(
+        default=None,
+        description="Traffic-shifting policy the update was sent with (when SageMaker reports none).",
     )
 
 
@@ -222,6 +245,14 @@ class DeploymentProgress(StatusModel):
     message: ReasonText | None = Field(
         default=None, description="SageMaker's VariantStatus message (longer text is cut)."
     )
+
+
+class ObserveError(StatusModel):
+    """Why the last passes could not look at SageMaker; the conditions keep the last verdict meanwhile."""
+
+    reason: Word = Field(description="Throttled, Retrying or Error.")
+    message: MessageText = Field(default="", description="What failed (longer text is cut).")
+    since: Timestamp | None = Field(default=None, description="First pass of this run of failures.")
 
 
 class RollbackRecord(StatusModel):
@@ -286,6 +317,13 @@ class GuardedEndpointStatus(StatusModel):
     pending: PendingCall | None = Field(default=None, description="Write-ahead record of a SageMaker call.")
     deployment: DeploymentProgress | None = Field(default=None, description="Deployment in flight.")
     last_rollback: RollbackRecord | None = Field(default=None, description="Last automatic rollback.")
+    observe_error: ObserveError | None = Field(
+        default=None,
+        description=(
+            "Set while passes cannot observe SageMaker (throttling, 5xx, network); the conditions and "
+            "phase keep the last verdict until a pass observes again."
+        ),
+    )
     history: list[HistoryEntry] = Field(
         default_factory=list, max_length=HISTORY_LIMIT, description="Recent deployments, newest first."
     )

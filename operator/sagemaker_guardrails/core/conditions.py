@@ -14,7 +14,8 @@ Two choices worth knowing:
   failure that needs a human is Stalled, and a retry needs a spec change or a new value of the
   retry annotation.
 - Throttling and 5xx leave ``Ready`` as it was (``ready=None``): an endpoint does not stop
-  serving because the operator could not look at it.
+  serving because the operator could not look at it. A pass that could not observe SageMaker at
+  all keeps every condition as it was (``core/report.py``: ``unobserved``).
 """
 
 from __future__ import annotations

@@ -26,20 +26,28 @@ Rules that shape it (spec §9):
 
 - An endpoint that is ``Creating``/``Updating``/``SystemUpdating``/``RollingBack``/``Deleting``
   accepts no change: a spec change made meanwhile waits and is deployed once it is settled.
-- A rollback ends ``InService`` on the *old* config with ``FailureReason`` set. The rolled-back
-  revision is remembered with the retry annotation's value, and it is deployed again only when
-  the spec yields another revision, the annotation gets a new value, or another revision has
-  since been deployed successfully. A ``FailureReason`` that starts with "Request to service
-  failed" is an internal SageMaker error and is retried. The memory is ``status.lastRollback``,
-  backed by a tag on the rolled-back config that the reconciler reads back before deploying a
-  revision the status knows no rollback of (:mod:`.marks`).
+- A rollback ends ``InService`` on the *old* config, usually with ``FailureReason`` set but not
+  always (spec §13): an issued update that ends on the config that served before the call is a
+  rollback either way (:mod:`.resolve`), and the reason's text is never parsed. The rolled-back
+  revision is remembered with the retry annotation's value *when the rollback was detected*, and
+  it is deployed again only when the spec yields another revision, the annotation gets a value set
+  after that, or another revision has since been deployed successfully. A ``FailureReason`` that
+  starts with "Request to service failed" is an internal SageMaker error and is retried. The
+  memory is ``status.lastRollback``, backed by a tag on the rolled-back config that the
+  reconciler reads back before deploying a revision the status knows no rollback of
+  (:mod:`.marks`).
 - ``spec.endpointName`` and ``spec.region`` must match what the status records (:mod:`.pinning`;
   names compared without regard to case, as SageMaker does).
 - An endpoint tagged for another resource is never touched; an untagged one is adopted only
   with ``adoptExisting: true``. A pass that did not read the tags (``Observed.tags`` is ``None``)
   relies on the status's memory of having verified this very endpoint; without it, it waits.
-- ``Failed`` allows only deletion, ``UpdateRollbackFailed`` needs a new UpdateEndpoint: both are
-  Stalled with a message that says what to do.
+- ``Failed`` allows only deletion: Stalled with a message that says what to do.
+  ``UpdateRollbackFailed`` needs a new UpdateEndpoint with the desired config (spec §4): Stalled
+  only while the desired revision is the one whose rollback failed and the retry annotation is
+  unchanged; a spec change (also back to the config the endpoint reports) or a new annotation
+  value deploys.
+- Progress of a deployment in flight follows the policy SageMaker runs (``LastDeploymentConfig``,
+  else the policy recorded with the intent), never the current ``spec.deployment`` (:mod:`.policy`).
 - Drift: an endpoint moved out of band to a config the operator did not deploy is reported and
   brought back (the desired config is deployed again under the resource's policy).
 """
@@ -49,7 +57,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sagemaker_guardrails.api.status import GuardedEndpointStatus, RollbackRecord
-from sagemaker_guardrails.core import marks, naming, pinning, tagging
+from sagemaker_guardrails.core import marks, naming, pinning, policy, tagging
 from sagemaker_guardrails.core.actions import (
     RETRY_ANNOTATION,
     RETRYABLE_PREFIX,
@@ -113,7 +121,13 @@ def is_blocked(
     return not any(h.outcome == SUCCEEDED and (h.finished_at or "") > since for h in status.history)
 
 
-def _rollback_record(resolution: Resolution | None, now: datetime) -> RollbackRecord | None:
+def _rollback_record(resolution: Resolution | None, memory: Memory, now: datetime) -> RollbackRecord | None:
+    """The record of a rollback (or failed rollback) this pass detected.
+
+    It keeps the retry annotation's value of *now*, not the one the intent was recorded under: a
+    value set while the deployment ran was no decision about a rollback that had not happened yet,
+    so only a value set after this record retries.
+    """
     if resolution is None or resolution.fate not in (Fate.ROLLED_BACK, Fate.FAILED):
         return None
     return RollbackRecord(
@@ -121,7 +135,7 @@ def _rollback_record(resolution: Resolution | None, now: datetime) -> RollbackRe
         config_name=resolution.pending.config_name,
         at=iso(now),
         reason=resolution.reason,
-        retry_token=resolution.pending.retry_token,
+        retry_token=memory.retry_token,
     )
 
 
@@ -175,7 +189,10 @@ def _instances(desired: Desired) -> int | None:
 def _in_flight(desired: Desired, endpoint: EndpointSnapshot, resolution: Resolution) -> Decision:
     pending = resolution.pending
     creating = pending.operation == CREATE
-    prog = progress(desired.spec.deployment, endpoint, creating=creating, instances=_instances(desired))
+    # The timeline SageMaker runs (LastDeploymentConfig, else the policy sent), never the current spec's.
+    running = policy.in_flight(endpoint, pending)
+    instances = _instances(desired) if pending.revision == desired.revision else None
+    prog = progress(running, endpoint, creating=creating, instances=instances)
     if creating:
         reason, message = (
             Reason.CREATING,
@@ -302,20 +319,29 @@ def _synced(desired: Desired, observed: Observed, memory: Memory, resolution: Re
 def _update_rollback_failed(
     desired: Desired, endpoint: EndpointSnapshot, memory: Memory, resolution: Resolution | None, now: datetime
 ) -> Decision | None:
-    record = _rollback_record(resolution, now) or memory.status.last_rollback
-    blocked = is_blocked(desired.revision, record, memory.retry_token, memory.status)
-    if not blocked and endpoint.config_name != desired.config_name:
+    """Stalled while the revision whose rollback failed is still the one asked for; else ``None``.
+
+    The recovery is a new UpdateEndpoint with the desired config (spec §4 "Rolling recovery"),
+    also when that is the config the endpoint reports: it serves a mix of old and new instances,
+    so "the same config" does not mean synced. A spec change (back to the revision that served
+    before, say) or a new retry annotation value lets the normal path prepare and issue it.
+    """
+    detected = _rollback_record(resolution, memory, now)
+    record = detected or memory.status.last_rollback
+    if record is None or not is_blocked(desired.revision, record, memory.retry_token, memory.status):
         return None
     message = (
         f"SageMaker endpoint {endpoint.name} is UpdateRollbackFailed: a rolling deployment and its rollback "
         f"both failed ({endpoint.failure_reason or 'no reason given'}); it serves a mix of old and new "
-        f"instances. To recover, change the spec or set a new value on the annotation {RETRY_ANNOTATION}; "
-        "the operator then calls UpdateEndpoint again."
+        f"instances. To recover, change the spec (for example back to the revision that served before) or "
+        f"set a new value on the annotation {RETRY_ANNOTATION}; the operator then calls UpdateEndpoint "
+        "with the desired config."
     )
-    detected = _rollback_record(resolution, now)
-    action = _stall_or_mark(record, detected) if blocked and record is not None else Stall()
     return Decision(
-        action, Verdict.stalled(Reason.UPDATE_ROLLBACK_FAILED, message), resolution, rollback=detected
+        _stall_or_mark(record, detected),
+        Verdict.stalled(Reason.UPDATE_ROLLBACK_FAILED, message),
+        resolution,
+        rollback=detected,
     )
 
 
@@ -324,8 +350,9 @@ def _settled(
 ) -> Decision:
     endpoint = observed.endpoint
     assert endpoint is not None
-    detected = _rollback_record(resolution, now)
-    if endpoint.status is EndpointStatus.UPDATE_ROLLBACK_FAILED:
+    detected = _rollback_record(resolution, memory, now)
+    recovering = endpoint.status is EndpointStatus.UPDATE_ROLLBACK_FAILED
+    if recovering:
         stalled = _update_rollback_failed(desired, endpoint, memory, resolution, now)
         if stalled is not None:
             return stalled
@@ -347,8 +374,14 @@ def _settled(
             Issue(UPDATE), Verdict.progressing(Reason.DEPLOYING, message), resolution, rollback=detected
         )
     expected = _expected_live(memory.status, resolution)
-    drift = expected is not None and endpoint.config_name != expected
-    if drift:
+    drift = not recovering and expected is not None and endpoint.config_name != expected
+    if recovering:
+        reason = Reason.DEPLOYING
+        message = (
+            f"Recovering SageMaker endpoint {endpoint.name} from UpdateRollbackFailed: deploying revision "
+            f"{desired.revision} ({desired.strategy})."
+        )
+    elif drift:
         reason = Reason.DRIFT
         message = (
             f"SageMaker endpoint {endpoint.name} was moved to config {endpoint.config_name} outside the "
@@ -396,6 +429,7 @@ def decide(desired: Desired, observed: Observed, memory: Memory, now: datetime) 
         return _sticky(_absent(desired, resolution), desired, status)
     if endpoint.status is EndpointStatus.FAILED:
         return _failed(endpoint, resolution)
-    if endpoint.busy:
+    if endpoint.busy or (resolution is not None and resolution.fate is Fate.IN_FLIGHT):
+        # In flight also covers an issued update SageMaker does not show yet (resolve.py).
         return _busy(desired, endpoint, resolution)
     return _sticky(_settled(desired, observed, memory, resolution, now), desired, status)

@@ -5,7 +5,8 @@ deployment runs is ``PendingDeploymentSummary.ProductionVariants[].VariantStatus
 fleet: ``Creating``/``Updating`` while it provisions, ``ActivatingTraffic``, ``Baking``), the
 green ``CurrentInstanceCount`` (instances taking traffic during activation and bakes), and
 ``Deleting`` on the live (blue) variant while the old fleet is terminated. Combined with the
-policy's timeline (spec §3) that gives:
+timeline (spec §3) of the policy SageMaker runs (:mod:`.policy`: ``LastDeploymentConfig``, not
+the current spec, which may have been edited meanwhile) that gives:
 
 - **stage**: ``Creating`` (first create), ``Provisioning``, ``ActivatingTraffic``, ``Baking``,
   ``Terminating``, and ``RollingBack`` as soon as SageMaker tears the new fleet down (``Deleting``
@@ -27,16 +28,18 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sagemaker_guardrails.api.spec import CapacitySize, CapacitySizeType, DeploymentSpec
+from sagemaker_guardrails.core import policy as policies
 from sagemaker_guardrails.core.observed import (
     EndpointSnapshot,
     EndpointStatus,
     VariantSnapshot,
     VariantStatusEntry,
 )
+from sagemaker_guardrails.core.policy import Policy
 
 __all__ = ["Progress", "Stage", "Timeline", "progress", "size_in_instances", "timeline"]
 
@@ -81,6 +84,7 @@ class Progress:
     traffic_percent: int | None
     bake_ends_at: datetime | None = None
     message: str | None = None
+    strategy: str | None = field(default=None, compare=False)  # of the timeline it was read against
 
 
 def size_in_instances(size: CapacitySize, instances: int) -> int:
@@ -101,23 +105,21 @@ def _steps_of(size: CapacitySize, instances: int | None) -> tuple[int, int | Non
     return math.ceil(instances / step), step
 
 
-def timeline(policy: DeploymentSpec, instances: int | None) -> Timeline:
+def _policy(policy: Policy | DeploymentSpec) -> Policy:
+    return policy if isinstance(policy, Policy) else policies.of_spec(policy)
+
+
+def timeline(policy: Policy | DeploymentSpec, instances: int | None) -> Timeline:
     """The number of traffic steps and the bake lengths of ``policy``."""
-    if policy.rolling is not None:
-        steps, step = _steps_of(policy.rolling.maximum_batch_size, instances)
-        wait = policy.rolling.wait_interval_seconds
-        return Timeline("Rolling", steps, step, instances, wait, wait)
-    assert policy.blue_green is not None
-    routing = policy.blue_green.traffic_routing
-    final = policy.blue_green.termination_wait_seconds
-    strategy = routing.type.value
-    if routing.canary_size is not None:
-        step = size_in_instances(routing.canary_size, instances) if instances else None
-        return Timeline(strategy, 2, step, instances, routing.wait_interval_seconds, final)
-    if routing.linear_step_size is not None:
-        steps, step = _steps_of(routing.linear_step_size, instances)
-        return Timeline(strategy, steps, step, instances, routing.wait_interval_seconds, final)
-    return Timeline(strategy, 1, instances, instances, routing.wait_interval_seconds, final)
+    known = _policy(policy)
+    wait, final, size = known.wait_seconds, known.final_wait_seconds, known.step
+    if known.strategy == "Canary" and size is not None:
+        step = size_in_instances(size, instances) if instances else None
+        return Timeline(known.strategy, 2, step, instances, wait, final)
+    if known.strategy in ("Linear", "Rolling") and size is not None:
+        steps, step = _steps_of(size, instances)
+        return Timeline(known.strategy, steps, step, instances, wait, final)
+    return Timeline(known.strategy, 1, instances, instances, wait, final)
 
 
 def _latest(statuses: tuple[VariantStatusEntry, ...]) -> VariantStatusEntry | None:
@@ -208,14 +210,20 @@ def _stage(
 
 
 def progress(
-    policy: DeploymentSpec, endpoint: EndpointSnapshot, *, creating: bool, instances: int | None
+    policy: Policy | DeploymentSpec, endpoint: EndpointSnapshot, *, creating: bool, instances: int | None
 ) -> Progress:
-    """Progress of the deployment in flight on ``endpoint``.
+    """Progress of the deployment in flight on ``endpoint`` under ``policy``.
 
-    ``instances`` is the variant's instance count from the spec, used when SageMaker does not
+    ``policy`` is the one SageMaker runs (:func:`sagemaker_guardrails.core.policy.in_flight`), never
+    the current spec's. ``instances`` is the variant's instance count, used when SageMaker does not
     report ``DesiredInstanceCount``; ``creating`` is true for the endpoint's first deployment.
     """
     line = timeline(policy, _instances(endpoint, instances))
+    found = _progress(line, endpoint, creating=creating)
+    return replace(found, strategy=line.strategy)
+
+
+def _progress(line: Timeline, endpoint: EndpointSnapshot, *, creating: bool) -> Progress:
     green = _green(endpoint)
     entry = _latest(green.statuses) if green is not None else None
     if creating:

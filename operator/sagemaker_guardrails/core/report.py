@@ -11,8 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sagemaker_guardrails.api.status import EndpointInfo, GuardedEndpointStatus, PendingCall, RevisionInfo
+from sagemaker_guardrails.api.status import (
+    EndpointInfo,
+    GuardedEndpointStatus,
+    ObserveError,
+    PendingCall,
+    RevisionInfo,
+)
 from sagemaker_guardrails.core import exclusions, naming, notices, pinning, tagging
+from sagemaker_guardrails.core import policy as policies
 from sagemaker_guardrails.core.actions import (
     Adopt,
     Collect,
@@ -27,7 +34,7 @@ from sagemaker_guardrails.core.actions import (
 from sagemaker_guardrails.core.conditions import STALLED, Reason, Verdict, conditions, phase
 from sagemaker_guardrails.core.desired import Desired
 from sagemaker_guardrails.core.observed import Observed
-from sagemaker_guardrails.core.resolve import Fate, iso
+from sagemaker_guardrails.core.resolve import UPDATE, Fate, iso
 from sagemaker_guardrails.core.tracking import Draft, EventRecord, Transition, finish, issued, track
 from sagemaker_guardrails.errors import (
     AccessDenied,
@@ -151,6 +158,8 @@ def _apply_pending(draft: Draft, decision: Decision, error: BaseException | None
             config_name=desired.config_name,
             recorded_at=iso(draft.now) or "",
             retry_token=memory.retry_token,
+            from_config=draft.status.endpoint.config_name if draft.status.endpoint is not None else None,
+            policy=policies.of_spec(desired.spec.deployment).record() if action.operation == UPDATE else None,
         )
         others = (c for c in memory.status.owned_configs if c != desired.config_name)
         draft.status.owned_configs = [desired.config_name, *others]
@@ -243,7 +252,13 @@ def build(
         draft.status.last_rollback = decision.rollback
     _apply_pending(draft, decision, error)
     _apply_action(draft, decision, error)
-    verdict = decision.verdict if error is None else verdict_of_error(error, ready=decision.verdict.ready)
+    draft.status.observe_error = None
+    verdict = decision.verdict
+    if error is not None:
+        failed = verdict_of_error(error, ready=decision.verdict.ready)
+        # A transient failure of the step (the AddTags that marks a rollback, say) does not lift a
+        # stall this pass has just confirmed by observing SageMaker: it is retried next pass.
+        verdict = decision.verdict if decision.verdict.is_stalled and not failed.is_stalled else failed
     if missing is not None:
         draft.event("Warning", notices.ENDPOINT_MISSING, missing)
         verdict = replace(verdict, message=f"{missing} {verdict.message}")
@@ -261,7 +276,21 @@ def unobserved(
 ) -> Report:
     """The status after a pass that could not look at SageMaker (or could not parse the spec).
 
-    Everything SageMaker-related stays as it was; only the conditions say what went wrong.
+    Everything SageMaker-related stays as it was. A spec that does not parse is Stalled, and so is
+    an error that needs a human (access denied); anything transient (throttling, 5xx, network) is
+    no news about the endpoint, so the last verdict stands: conditions, phase and
+    ``observedGeneration`` stay, no Event is posted, and ``status.observeError`` says what failed.
+    Otherwise one throttled pass would flip ``Stalled`` (or ``Ready``) and the next flip it back,
+    with a second Warning, and Flux or Argo CD would see Failed -> InProgress -> Failed.
     """
     draft = Draft(memory, desired, now, memory.status.model_copy(deep=True))
-    return _report(draft, verdict_of_error(error, ready=None), generation, notice)
+    verdict = verdict_of_error(error, ready=None)
+    if desired is None or verdict.is_stalled:
+        draft.status.observe_error = None
+        return _report(draft, verdict, generation, notice)
+    before = memory.status.observe_error
+    since = before.since if before is not None and before.reason == verdict.reason else iso(now)
+    draft.status.observe_error = ObserveError(reason=verdict.reason, message=verdict.message, since=since)
+    if not memory.status.conditions:  # no verdict yet to keep
+        return _report(draft, verdict, generation, notice)
+    return Report(draft.status, verdict)

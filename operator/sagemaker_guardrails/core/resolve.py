@@ -23,15 +23,34 @@ whenever ``issuedAt`` is missing. Crash points:
   same ``LastModifiedTime``) and issues the call once.
 - after the call, before ``issuedAt`` is written (the dangerous one): the next pass sees either
   the deployment in flight (``PendingDeploymentSummary`` targets the intent's config), or the
-  endpoint ``InService`` on the intent's config (it succeeded), or ``InService`` on another
-  config with a ``FailureReason`` and a ``LastModifiedTime`` (or reason) that differs from the
-  pre-call observation (it ran and was rolled back). Each of these counts as issued. If
+  endpoint ``InService`` on the intent's config (it succeeded), or ``InService`` on the config
+  that served before, with a ``LastModifiedTime``, status or reason that differs from the stored
+  observation (it ran and was rolled back, reason or not), unless that observation showed
+  maintenance (``SystemUpdating``). Each of these counts as issued. If
   SageMaker has not yet made the accepted update visible, issuing again is refused as ``Busy``
   ("Cannot update in-progress endpoint"), which is harmless.
 - after ``issuedAt``: the intent is known issued; only its fate is open.
 
-The residual risk is biased the safe way: an intent that was *not* issued, with an old
-``FailureReason`` still set and ``LastModifiedTime`` moved by something else (maintenance),
+Which fate
+----------
+An update records the config that served just before the call (``fromConfig``). Once SageMaker is
+settled again:
+
+- ``InService`` on the intent's config: it succeeded.
+- ``InService`` on ``fromConfig``: it was **rolled back**, with or without a ``FailureReason``
+  (spec §13: health-check and capacity rollbacks may leave none), provided SageMaker shows any
+  change since the last stored observation (status, ``LastModifiedTime`` or reason). Without a
+  change the accepted update is simply not visible yet, and it stays in flight.
+- ``InService`` on a third config: someone else's change (``Superseded``), whatever
+  ``FailureReason`` says. A reason from an earlier rollback stays on the endpoint through the
+  next update and is cleared only by a successful one, so its presence is no evidence.
+- ``Updating`` right after the call, possibly without a ``PendingDeploymentSummary`` yet (spec
+  §13): an issued intent is in flight; an intent not known to be issued waits, and is neither
+  issued again nor written off, until SageMaker is settled.
+- ``UpdateRollbackFailed``: the update (or a recovery update that SageMaker already shows) failed.
+
+The residual risk is biased the safe way: an intent that was *not* issued, whose endpoint was
+modified by something else in the moment between the record and the call (a scaling change),
 reads as "ran and rolled back": the revision is reported rolled back and waits for the retry
 annotation, rather than being deployed twice.
 
@@ -48,7 +67,7 @@ from enum import StrEnum
 from sagemaker_guardrails.api.status import EndpointInfo, PendingCall
 from sagemaker_guardrails.core.observed import EndpointSnapshot, EndpointStatus
 
-__all__ = ["CREATE", "UPDATE", "Fate", "Resolution", "iso", "resolve"]
+__all__ = ["CREATE", "UPDATE", "Fate", "Resolution", "iso", "resolve", "served_before"]
 
 CREATE = "CreateEndpoint"
 UPDATE = "UpdateEndpoint"
@@ -85,12 +104,39 @@ def iso(value: datetime | None) -> str | None:
 
 
 def _changed(endpoint: EndpointSnapshot, before: EndpointInfo | None) -> bool:
-    """Whether SageMaker reports a modification since the pre-call observation."""
+    """Whether SageMaker reports a modification since the last stored observation."""
     if before is None:
+        return True
+    if before.status is not None and before.status != endpoint.status.value:
         return True
     if iso(endpoint.last_modified_time) != before.last_modified:
         return True
     return endpoint.failure_reason != before.failure_reason
+
+
+def served_before(pending: PendingCall, before: EndpointInfo | None) -> str | None:
+    """The config that served when the update was called (``None``: not known).
+
+    Recorded with the call (``fromConfig``); a record written before that field existed falls
+    back to the last stored observation, whose top-level config is the old one during an update.
+    """
+    if pending.from_config:
+        return pending.from_config
+    if before is not None and before.config_name and before.config_name != pending.config_name:
+        return before.config_name
+    return None
+
+
+def _could_be_ours(before: EndpointInfo | None) -> bool:
+    """Whether the change since ``before`` may be the intent's own call (a crash before ``issuedAt``).
+
+    It may unless the endpoint was last seen busy with something an UpdateEndpoint does not show:
+    maintenance (``SystemUpdating``), creation or deletion.
+    """
+    return before is None or before.status in (None, *_OURS_OR_SETTLED)
+
+
+_OURS_OR_SETTLED = ("InService", "UpdateRollbackFailed", "Updating", "RollingBack")
 
 
 def _adopted_in_flight(endpoint: EndpointSnapshot, config_name: str, revision: str) -> Resolution | None:
@@ -99,14 +145,26 @@ def _adopted_in_flight(endpoint: EndpointSnapshot, config_name: str, revision: s
         return None
     started = iso(endpoint.pending.start_time or endpoint.last_modified_time)
     operation = CREATE if endpoint.status is EndpointStatus.CREATING else UPDATE
+    source = endpoint.config_name if endpoint.config_name != config_name else None
     pending = PendingCall(
         operation=operation,
         revision=revision,
         config_name=config_name,
         recorded_at=started or "",
         issued_at=started or "",
+        from_config=source if operation == UPDATE else None,
     )
     return Resolution(Fate.IN_FLIGHT, pending)
+
+
+def _rollback_failed(
+    pending: PendingCall, endpoint: EndpointSnapshot, before: EndpointInfo | None
+) -> Resolution:
+    changed = _changed(endpoint, before)
+    if pending.issued_at is not None:
+        # A recovery UpdateEndpoint that SageMaker has not shown yet is still in flight.
+        return Resolution(Fate.FAILED if changed else Fate.IN_FLIGHT, pending, endpoint.failure_reason)
+    return Resolution(Fate.FAILED if changed else Fate.NOT_ISSUED, pending, endpoint.failure_reason)
 
 
 def _settled(pending: PendingCall, endpoint: EndpointSnapshot, before: EndpointInfo | None) -> Resolution:
@@ -118,17 +176,27 @@ def _settled(pending: PendingCall, endpoint: EndpointSnapshot, before: EndpointI
         happened = issued or live == target
         return Resolution(Fate.FAILED if happened else Fate.NOT_ISSUED, pending, reason)
     if endpoint.status is EndpointStatus.UPDATE_ROLLBACK_FAILED:
-        happened = issued or _changed(endpoint, before)
-        return Resolution(Fate.FAILED if happened else Fate.NOT_ISSUED, pending, reason)
+        return _rollback_failed(pending, endpoint, before)
     if live == target:
         return Resolution(Fate.SUCCEEDED, pending)
     if pending.operation == CREATE:
         return Resolution(Fate.SUPERSEDED if issued else Fate.DROPPED, pending)
+    source = served_before(pending, before)
+    changed = _changed(endpoint, before)
+    if source is None:  # nothing says where it came from: only a FailureReason tells a rollback
+        if issued:
+            return Resolution(Fate.ROLLED_BACK if reason else Fate.SUPERSEDED, pending, reason)
+        rolled_back = bool(reason) and changed
+        return Resolution(Fate.ROLLED_BACK if rolled_back else Fate.NOT_ISSUED, pending, reason)
+    if live != source:
+        # A third config: someone else's change, whatever FailureReason (maybe an earlier one) says.
+        return Resolution(Fate.SUPERSEDED if issued else Fate.NOT_ISSUED, pending)
     if issued:
-        return Resolution(Fate.ROLLED_BACK if reason else Fate.SUPERSEDED, pending, reason)
-    if reason and _changed(endpoint, before):
-        return Resolution(Fate.ROLLED_BACK, pending, reason)
-    return Resolution(Fate.NOT_ISSUED, pending)
+        # Back on the config that served before the call: a rollback, with or without a reason,
+        # once SageMaker shows any change since the last look (else the update is not visible yet).
+        return Resolution(Fate.ROLLED_BACK if changed else Fate.IN_FLIGHT, pending, reason)
+    rolled_back = changed and _could_be_ours(before)
+    return Resolution(Fate.ROLLED_BACK if rolled_back else Fate.NOT_ISSUED, pending, reason)
 
 
 def resolve(

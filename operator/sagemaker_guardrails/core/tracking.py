@@ -20,6 +20,7 @@ from sagemaker_guardrails.api.status import (
     HistoryEntry,
     PendingCall,
 )
+from sagemaker_guardrails.core import policy as policies
 from sagemaker_guardrails.core.actions import Memory
 from sagemaker_guardrails.core.desired import Desired
 from sagemaker_guardrails.core.progress import Progress, Stage, timeline
@@ -95,9 +96,12 @@ class Draft:
             return before.started_at
         return pending.issued_at or pending.recorded_at or None
 
-    def strategy(self) -> str:
+    def strategy(self, running: str | None = None) -> str:
+        """The deployment's mode: as recorded when it started, else as SageMaker runs it, else the spec's."""
         before = self.memory.status.deployment
-        return before.strategy if before is not None and before.strategy else self.spec.strategy
+        if before is not None and before.strategy:
+            return before.strategy
+        return running or self.spec.strategy
 
 
 def finish(draft: Draft, resolution: Resolution, live: str | None) -> None:
@@ -170,7 +174,7 @@ def progress_events(draft: Draft, before: DeploymentProgress | None, prog: Progr
 def track(draft: Draft, resolution: Resolution, prog: Progress | None) -> None:
     """A deployment in flight: confirm it as issued, update progress, announce milestones."""
     pending = resolution.pending
-    strategy = draft.strategy()
+    strategy = draft.strategy(prog.strategy if prog is not None else None)
     if pending.issued_at is None or draft.memory.status.pending is None:
         pending = pending.model_copy(update={"issued_at": pending.issued_at or iso(draft.now)})
         draft.transitions.append(Transition("DeploymentStarted", strategy))
@@ -201,10 +205,25 @@ def track(draft: Draft, resolution: Resolution, prog: Progress | None) -> None:
 
 
 def issued(draft: Draft, pending: PendingCall) -> None:
+    """The call was accepted: record what it was sent with, and start the deployment's progress.
+
+    An update records the config that served just before the call (the pass's own observation,
+    made before it called) and the policy it sent: the update that ends InService on that config
+    was rolled back (:mod:`.resolve`), and the policy is its timeline when SageMaker reports none
+    (:mod:`.policy`).
+    """
     desired = draft.spec
-    draft.status.pending = pending.model_copy(update={"issued_at": iso(draft.now)})
     creating = pending.operation == CREATE
-    line = timeline(desired.spec.deployment, desired.spec.variants[0].initial_instance_count)
+    sent = policies.of_spec(desired.spec.deployment)
+    served = draft.status.endpoint.config_name if draft.status.endpoint is not None else None
+    draft.status.pending = pending.model_copy(
+        update={
+            "issued_at": iso(draft.now),
+            "from_config": None if creating else served,
+            "policy": None if creating else sent.record(),
+        }
+    )
+    line = timeline(sent, desired.spec.variants[0].initial_instance_count)
     draft.status.deployment = DeploymentProgress(
         revision=pending.revision,
         config_name=pending.config_name,

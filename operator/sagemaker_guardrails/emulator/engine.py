@@ -10,7 +10,9 @@ API every ``alarm_poll_seconds``, at the start of each bake and at its end. A tr
 provisioning or an expired ``MaximumExecutionTimeoutInSeconds`` turns the rest of the plan into a
 rollback: blue/green puts all traffic back on blue at once; rolling relaunches the old instances in
 batches of ``RollbackMaximumBatchSize``. The endpoint ends ``InService`` on the **old** config with
-``FailureReason`` set (spec 2, 4), which is exactly what clients that only wait for InService miss.
+``FailureReason`` set (spec 2, 4), which is exactly what clients that only wait for InService miss;
+with ``rollback_failure_reason: empty`` it leaves no reason of its own, as real SageMaker may after a
+health-check or capacity rollback (spec 13).
 """
 
 from __future__ import annotations
@@ -293,7 +295,10 @@ class Engine:
             return
         if op.rolling_back:
             endpoint.live, endpoint.config_name = op.previous_live, op.previous_config or endpoint.config_name
-            self._end(endpoint, at, "InService", "RolledBack", op.rollback_reason)
+            reason = op.rollback_reason
+            if self._ctx.settings.rollback_failure_reason == "empty":
+                reason = endpoint.failure_reason  # none of its own; an earlier reason stays (spec 13)
+            self._end(endpoint, at, "InService", "RolledBack", reason)
             return
         endpoint.live = tuple(VariantState(f, f.count, f.weight, op.started) for f in op.green)
         if op.kind in ("create", "update"):

@@ -156,6 +156,11 @@ class EmulatorSettings(BaseModel):
         "Deployment rolled back: alarm(s) {alarms} could not be found",
         description="FailureReason when a rollback alarm does not exist (missing_alarm=rollback).",
     )
+    rollback_failure_reason: Literal["text", "empty"] = Field(
+        "text",
+        description="FailureReason a rollback leaves: its text, or none of its own (an earlier rollback's "
+        "reason stays), as reported after health-check or capacity rollbacks (spec 13).",
+    )
     timeout_failure_reason: str = Field(
         "Deployment {outcome}: the deployment did not finish within MaximumExecutionTimeoutInSeconds "
         "({timeout} seconds)",
