@@ -91,11 +91,16 @@ def _desired(resource: Resource, deps: Deps, memory: Memory) -> Desired:
     Raises :class:`InvalidSpec` for a spec that points away from the recorded endpoint or Region
     (:mod:`sagemaker_guardrails.core.pinning`); that pass does not look at SageMaker at all.
     """
-    spec = parse_spec(resource.spec)
     region = pinning.default_region_for(memory.status, deps.settings.default_region)
-    desired = build_desired(spec, identity_of(resource, deps), region)
+
+    def build() -> tuple[Desired, Desired]:
+        desired = build_desired(parse_spec(resource.spec), identity_of(resource, deps), region)
+        return desired, migration.in_use(desired, memory.status)
+
+    key = (resource.uid, resource.generation, resource.namespace, resource.name, region)
+    desired, named = deps.desired.get((*key, migration.recorded_configs(memory.status)), build)
     pinning.check(desired, memory.status)
-    return migration.in_use(desired, memory.status)
+    return named
 
 
 def _served_names(desired: Desired, memory: Memory, observed: Observed) -> Desired:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sagemaker_guardrails.aws.ports import AwsClients
 from sagemaker_guardrails.core.report import EventRecord, Transition
+from sagemaker_guardrails.reconciler.memo import DesiredMemo
 from sagemaker_guardrails.settings import Settings
 
 __all__ = ["Deps", "EventRecord", "Outcome", "Resource", "Transition"]
@@ -53,12 +54,14 @@ class Deps:
     """What a pass needs from the composition root: settings and ``region -> AwsClients``.
 
     ``rng`` jitters the poll intervals (``settings.poll_jitter``) so a thousand resources
-    created together do not poll SageMaker in lockstep.
+    created together do not poll SageMaker in lockstep. ``desired`` keeps each object's derived
+    spec per generation (:mod:`~sagemaker_guardrails.reconciler.memo`).
     """
 
     settings: Settings
     clients: Callable[[str], AwsClients]
     rng: random.Random = field(default_factory=random.Random)
+    desired: DesiredMemo = field(default_factory=DesiredMemo)
 
     def jittered(self, seconds: float) -> float:
         """``seconds`` spread by ``poll_jitter``: busy polls (up to one active interval) only
