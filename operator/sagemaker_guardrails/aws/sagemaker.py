@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sagemaker_guardrails import errors
 from sagemaker_guardrails.aws.ports import EndpointConfigInfo, ModelInfo, ResourceSummary
-from sagemaker_guardrails.aws.ratelimit import TokenBucket
+from sagemaker_guardrails.aws.ratelimit import Limiter, PacedLimiter, Pacer
 from sagemaker_guardrails.aws.translate import guarded_call, guarded_pages
 from sagemaker_guardrails.core.naming import TAG_PREFIX
 from sagemaker_guardrails.core.observed import EndpointSnapshot, snapshot_from_describe
@@ -47,12 +47,16 @@ def _contains(name_prefix: str) -> dict[str, Any]:
 class SageMakerAdapter:
     """SageMaker control-plane calls of one region, in the operator's own types."""
 
-    def __init__(
-        self, client: SageMakerClient, limiter: TokenBucket, *, acquire_timeout: float = 30.0
-    ) -> None:
+    def __init__(self, client: SageMakerClient, limiter: Limiter, *, acquire_timeout: float = 30.0) -> None:
         self._client = client
         self._limiter = limiter
         self._timeout = acquire_timeout
+
+    def paced(self, pacer: Pacer) -> SageMakerAdapter:
+        """The same client and shared bucket, every request (each page) waiting for ``pacer`` first."""
+        return SageMakerAdapter(
+            self._client, PacedLimiter(self._limiter, pacer), acquire_timeout=self._timeout
+        )
 
     def _call(self, operation: str) -> AbstractContextManager[None]:
         return guarded_call(self._limiter.lane(operation), self._timeout, operation)

@@ -30,7 +30,7 @@ from botocore.exceptions import (
 )
 
 from sagemaker_guardrails import errors
-from sagemaker_guardrails.aws.ratelimit import TokenBucket
+from sagemaker_guardrails.aws.ratelimit import Lane
 
 __all__ = ["MESSAGE_PREFIXES", "error_code", "guarded_call", "guarded_pages", "translate"]
 
@@ -153,7 +153,7 @@ def translate(exc: BaseException, operation: str) -> errors.OperatorError:
 
 
 @contextmanager
-def guarded_call(limiter: TokenBucket, timeout: float, operation: str) -> Iterator[None]:
+def guarded_call(limiter: Lane, timeout: float, operation: str) -> Iterator[None]:
     """Take a rate-limit token, then translate whatever the boto3 call inside raises."""
     if not limiter.acquire(timeout):
         raise errors.Throttled(
@@ -169,7 +169,7 @@ def guarded_call(limiter: TokenBucket, timeout: float, operation: str) -> Iterat
 
 
 def guarded_pages(
-    limiter: TokenBucket, timeout: float, operation: str, fetch: Callable[[dict[str, Any]], Mapping[str, Any]]
+    limiter: Lane, timeout: float, operation: str, fetch: Callable[[dict[str, Any]], Mapping[str, Any]]
 ) -> Iterator[Mapping[str, Any]]:
     """Every page of a ``NextToken``-paged call, each page fetched as one :func:`guarded_call`.
 
