@@ -226,3 +226,34 @@ def test_a_stopped_sweeper_ends_its_paced_wait_at_once() -> None:
     assert not worker.is_alive() and time.monotonic() - started < 2
     assert len(outcome) == 1 and isinstance(outcome[0], SweepStoppedError)
     assert sweeper.pacer.calls == 1
+
+
+class _NoGuardedEndpoints(KubeApi):
+    def list(self, namespaces: list[str]) -> list[dict[str, Any]]:
+        return []
+
+
+def test_stopping_during_a_sweep_abandons_it_without_counting_a_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clients, stub = stubbed_region(TokenBucket(20, 40))
+    metrics = Metrics()
+    sweeper = Sweeper(
+        kube=_NoGuardedEndpoints(k8s.ApiClient(k8s.Configuration())),
+        settings=Settings(
+            orphan_sweep_seconds=0.05, orphan_sweep_calls_per_second=0.01, default_region=REGION
+        ),
+        clients=lambda region: clients,
+        metrics=metrics,
+    )
+    stub.add_response("list_endpoints", {"Endpoints": []})  # ListEndpointConfigs then waits 100 s
+    with stub, caplog.at_level(logging.INFO, logger="sagemaker_guardrails.loop.sweep"):
+        sweeper.start()
+        wait(lambda: sweeper.pacer.calls == 1)
+        started = time.monotonic()
+        sweeper.stop()
+        assert sweeper._thread is not None and not sweeper._thread.is_alive()
+    assert time.monotonic() - started < 2
+    assert sweeps(metrics, "error") == 0 and sweeps(metrics, "ok") == 0
+    assert any("orphan sweep abandoned" in r.getMessage() for r in caplog.records)
+    assert sweeper.health().ok
