@@ -257,3 +257,38 @@ def test_stopping_during_a_sweep_abandons_it_without_counting_a_failure(
     assert sweeps(metrics, "error") == 0 and sweeps(metrics, "ok") == 0
     assert any("orphan sweep abandoned" in r.getMessage() for r in caplog.records)
     assert sweeper.health().ok
+
+
+def test_a_sweep_longer_than_its_interval_is_followed_by_the_next_at_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    time_ = FakeTime()
+    clients, stub = stubbed_region(TokenBucket(20, 40))
+    metrics = Metrics()
+    sweeper = Sweeper(
+        kube=_NoGuardedEndpoints(k8s.ApiClient(k8s.Configuration())),
+        # Three list calls at 1/s take 2 s of the fake clock: more than the 0.5 s interval.
+        settings=Settings(orphan_sweep_seconds=0.5, orphan_sweep_calls_per_second=1, default_region=REGION),
+        clients=lambda region: clients,
+        metrics=metrics,
+        clock=time_.clock,
+        sleep=time_.sleep,
+    )
+    for _ in range(2):
+        stub.add_response("list_endpoints", {"Endpoints": []})
+        stub.add_response("list_endpoint_configs", {"EndpointConfigs": []})
+        stub.add_response("list_models", {"Models": []})
+    with stub, caplog.at_level(logging.INFO, logger="sagemaker_guardrails.loop.sweep"):
+        sweeper.start()
+        try:
+            wait(lambda: sweeps(metrics, "ok") >= 1)
+            first_done = time.monotonic()
+            wait(lambda: sweeps(metrics, "ok") >= 2)
+            assert time.monotonic() - first_done < 0.4, "the next sweep waited another interval"
+        finally:
+            sweeper.stop()
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("done in 2.0 s with 3 AWS calls" in m for m in messages), messages
+    assert any("more than orphan_sweep_seconds" in m and "the next starts now" in m for m in messages), (
+        messages
+    )
