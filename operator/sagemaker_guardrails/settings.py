@@ -148,6 +148,11 @@ class Settings(BaseSettings):
     orphan_sweep_delete: bool = Field(
         default=False, description="Delete the orphans found (default: only report them)."
     )
+    orphan_sweep_calls_per_second: float = Field(
+        default=2.0,
+        gt=0,
+        description="The orphan sweep's AWS calls per second at most, besides the shared rate limit.",
+    )
     orphan_min_age_seconds: float = Field(
         default=3600.0, ge=0, description="A SageMaker resource younger than this is never an orphan."
     )

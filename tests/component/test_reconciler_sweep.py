@@ -160,3 +160,61 @@ def test_a_guardedendpoint_seen_only_by_the_fresh_list_after_the_survey_keeps_it
 def test_namespaces_not_watched_are_never_swept(scene: World) -> None:
     report = run(scene, watch_namespaces=["team-*"], orphan_sweep_delete=True)
     assert report.found == [] and report.deleted == []
+
+
+def list_tags_of(world: World, since: int) -> list[str | None]:
+    """The ListTags calls since ``since``, each by the endpoint it names (None for configs and models)."""
+    return [c["endpoint"] for c in world.admin.calls(since=since, service="sagemaker", operation="ListTags")]
+
+
+def inventory(world: World) -> tuple[set[str], int]:
+    """The endpoints' names, and how many endpoints, endpoint configs and models there are."""
+    endpoints, configs, models = everything(world)
+    return endpoints, len(endpoints) + len(configs) + len(models)
+
+
+def test_resources_too_young_to_be_orphans_cost_no_listtags(scene: World) -> None:
+    world = scene
+    seen = max(c["seq"] for c in world.admin.calls())
+    assert run(world, orphan_min_age_seconds=3600).found == []
+    assert list_tags_of(world, seen) == [], "every resource is younger than orphan_min_age_seconds"
+
+    old_endpoints, old_count = inventory(world)
+    world.admin.advance(3601)
+    world.resource(corekit.spec(strategy="Canary", endpoint_name="young-ep"), name="young").settle()
+    endpoints, count = inventory(world)
+    assert endpoints - old_endpoints == {"young-ep"} and count == old_count + 3
+    seen = max(c["seq"] for c in world.admin.calls())
+    report = run(world, orphan_min_age_seconds=3600)
+    asked = list_tags_of(world, seen)
+    assert len(asked) == old_count, "each old resource once, none of the young endpoint, config, model"
+    assert {name for name in asked if name is not None} == old_endpoints
+    assert {("endpoint", ENDPOINT)} <= names(report.found)
+    assert not any(o.owner.name == "young" for o in report.found)
+
+
+def test_a_young_endpoint_of_an_orphan_still_holds_back_its_configs_and_models(scene: World) -> None:
+    world = scene
+    configs, models = world.config_names(ENDPOINT), world.model_names(ENDPOINT)
+    world.admin.advance(3601)
+    first = run(world, orphan_min_age_seconds=3600, orphan_sweep_delete=True)
+    assert names(first.deleted) == {("endpoint", ENDPOINT)}
+    world.admin.advance(10)  # SageMaker finishes deleting the endpoint
+    # An endpoint with the owner's tags, too young to be swept, appears before the next sweep.
+    sm = world.sagemaker
+    config = sorted(configs)[0]
+    owner_tags = {
+        k: v
+        for k, v in world.tags(
+            sm.describe_endpoint_config(EndpointConfigName=config)["EndpointConfigArn"]
+        ).items()
+    }
+    sm.create_endpoint(
+        EndpointName="fraud-again",
+        EndpointConfigName=config,
+        Tags=[{"Key": k, "Value": v} for k, v in owner_tags.items()],
+    )
+    seen = max(c["seq"] for c in world.admin.calls())
+    second = run(world, orphan_min_age_seconds=3600, orphan_sweep_delete=True)
+    assert second.deleted == [] and deletes(world, seen) == []
+    assert names(second.waiting) == {("endpoint-config", c) for c in configs} | {("model", m) for m in models}

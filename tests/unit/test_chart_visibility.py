@@ -36,6 +36,7 @@ def test_defaults_report_orphans_hourly_and_warn_on_exclusions(monkeypatch: pyte
     assert settings.orphan_sweep_delete is False
     assert settings.orphan_sweep_seconds == defaults["orphan_sweep_seconds"].default == 3600
     assert settings.orphan_min_age_seconds == defaults["orphan_min_age_seconds"].default
+    assert settings.orphan_sweep_calls_per_second == defaults["orphan_sweep_calls_per_second"].default == 2
     assert settings.guardrail_exclusions == "warn"
 
 
@@ -43,12 +44,18 @@ def test_opting_in(monkeypatch: pytest.MonkeyPatch) -> None:
     values = {
         "operator": {
             "guardrailExclusions": "refuse",
-            "orphanSweep": {"intervalSeconds": 600, "delete": True, "minAgeSeconds": 7200},
+            "orphanSweep": {
+                "intervalSeconds": 600,
+                "delete": True,
+                "minAgeSeconds": 7200,
+                "callsPerSecond": 0.5,
+            },
         }
     }
     settings = settings_of(values, monkeypatch)
     assert settings.orphan_sweep_delete is True
     assert (settings.orphan_sweep_seconds, settings.orphan_min_age_seconds) == (600, 7200)
+    assert settings.orphan_sweep_calls_per_second == 0.5
     assert settings.guardrail_exclusions == "refuse"
 
 
@@ -59,6 +66,7 @@ def test_opting_in(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"operator": {"orphanSweep": {"delete": "yes"}}}, "/operator/orphanSweep/delete"),
         ({"operator": {"orphanSweep": {"intervalSeconds": -1}}}, "/operator/orphanSweep/intervalSeconds"),
         ({"operator": {"orphanSweep": {"deleteOrphans": True}}}, "additional properties 'deleteOrphans'"),
+        ({"operator": {"orphanSweep": {"callsPerSecond": 0}}}, "/operator/orphanSweep/callsPerSecond"),
     ],
 )
 def test_schema_rejects_bad_values(values: dict[str, Any], complaint: str) -> None:

@@ -3,7 +3,7 @@ of deletion: endpoints first, an owner's configs and models only once no endpoin
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from tests.corekit import T0
@@ -98,3 +98,25 @@ def test_an_endpoint_too_young_to_be_an_orphan_still_holds_back_its_configs() ->
     gone = naming.Owner(CLUSTER, "ml", "gone")
     result = plan([_orphan(orphans.MODEL, "gone-m", gone)], endpoint_owners=[gone])
     assert result.leftovers == () and [o.name for o in result.waiting] == ["gone-m"]
+
+
+@pytest.mark.parametrize(
+    ("created", "min_age", "old"),
+    [
+        (T0 - timedelta(hours=1), timedelta(hours=1), True),  # exactly min_age: old enough
+        (T0 - timedelta(minutes=59), timedelta(hours=1), False),
+        (None, timedelta(hours=1), False),
+        (T0 + timedelta(minutes=1), timedelta(hours=1), False),  # in the future of now
+        (None, timedelta(0), True),  # 0 turns the guard off
+        (T0 + timedelta(minutes=1), timedelta(0), True),
+    ],
+)
+def test_old_enough_is_the_age_rule_of_orphan_of(
+    created: datetime | None, min_age: timedelta, old: bool
+) -> None:
+    """The sweep skips ListTags by ``old_enough``; it must agree with ``orphan_of`` on every case."""
+    assert orphans.old_enough(created, now=T0, min_age=min_age) is old
+    tags = naming.Owner("c", "ml", "gone").tags()
+    candidate = Candidate(orphans.MODEL, "m", "arn:m", created, tags)
+    found = orphan_of(candidate, cluster_id="c", existing=frozenset(), namespaces=[], now=T0, min_age=min_age)
+    assert (found is not None) is old

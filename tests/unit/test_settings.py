@@ -38,6 +38,7 @@ def test_defaults() -> None:
         2.0,
     )
     assert s.max_workers == 20
+    assert s.orphan_sweep_calls_per_second == 2.0
 
 
 def test_every_field_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,6 +61,7 @@ def test_every_field_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "LEASE_RENEW_DEADLINE_SECONDS": "20",
         "LEASE_RETRY_PERIOD_SECONDS": "4",
         "MAX_WORKERS": "8",
+        "ORPHAN_SWEEP_CALLS_PER_SECOND": "0.5",
     }
     for key, value in env.items():
         monkeypatch.setenv(f"SAGEMAKER_GUARDRAILS_{key}", value)
@@ -82,6 +84,7 @@ def test_every_field_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         4.0,
     )
     assert s.max_workers == 8
+    assert s.orphan_sweep_calls_per_second == 0.5
 
 
 def test_namespaces_as_json_list(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -158,6 +161,7 @@ def test_peering_settings_are_gone(monkeypatch: pytest.MonkeyPatch) -> None:
         ("LEADER_ELECTION", "maybe"),
         ("LEADER_ELECTION_LEASE_NAME", ""),
         ("LEASE_DURATION_SECONDS", "0"),
+        ("ORPHAN_SWEEP_CALLS_PER_SECOND", "0"),
     ],
 )
 def test_rejects_bad_values(monkeypatch: pytest.MonkeyPatch, key: str, value: str) -> None:

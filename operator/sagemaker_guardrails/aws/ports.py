@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
+from sagemaker_guardrails.aws.ratelimit import Pacer
 from sagemaker_guardrails.core.observed import EndpointSnapshot
 
 __all__ = [
@@ -113,6 +114,10 @@ class SageMakerPort(Protocol):
 
     def list_models(self, name_prefix: str) -> list[ResourceSummary]:
         """Every model whose name starts with ``name_prefix`` (every page)."""
+
+    def paced(self, pacer: Pacer) -> SageMakerPort:
+        """This port with every request (each page of a listing) waiting for ``pacer`` first,
+        then for the region's shared bucket as usual (the orphan sweep's calls)."""
 
 
 class CloudWatchPort(Protocol):

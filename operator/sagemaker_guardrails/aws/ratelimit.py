@@ -13,6 +13,12 @@ token, whatever number of reads were waiting before it arrived. A thousand resou
 a restart therefore never hold back the one deployment a user just asked for. Reads cannot be
 starved for long in practice: writes are bounded by what users change, polls are not. Callers
 pick the lane with :meth:`TokenBucket.lane` (by operation name) or :attr:`TokenBucket.writes`.
+
+A background job gets less than the bucket. :class:`Pacer` spaces one caller's calls at most
+``rate`` per second by sleeping in that caller's thread, and :class:`PacedLimiter` puts it in
+front of a bucket: a paced call waits for its pace first, then takes the shared token like any
+other call. The orphan sweep is paced this way, so that however many resources it lists, it never
+holds more than its share of the bucket the reconcile passes poll through.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ import copy
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
-__all__ = ["RegionLimiters", "TokenBucket", "is_mutating"]
+__all__ = ["Lane", "Limiter", "PacedLimiter", "Pacer", "RegionLimiters", "TokenBucket", "is_mutating"]
 
 _READ_PREFIXES = ("Describe", "List")
 _MIN_WAIT = 0.001
@@ -31,6 +38,21 @@ _MIN_WAIT = 0.001
 def is_mutating(operation: str) -> bool:
     """Whether an AWS operation (``"UpdateEndpoint"``) goes in the write lane: anything not Describe/List."""
     return not operation.startswith(_READ_PREFIXES)
+
+
+class Lane(Protocol):
+    """What a call takes its token from: a lane of a :class:`TokenBucket`, or a paced one."""
+
+    @property
+    def rate(self) -> float: ...
+
+    def acquire(self, timeout: float | None = None) -> bool: ...
+
+
+class Limiter(Protocol):
+    """A :class:`TokenBucket`, or a :class:`PacedLimiter` in front of one."""
+
+    def lane(self, operation: str) -> Lane: ...
 
 
 class _Shared:
@@ -168,3 +190,66 @@ class RegionLimiters:
                 bucket = TokenBucket(self._rate, self._burst, clock=self._clock)
                 self._buckets[region] = bucket
             return bucket
+
+
+class Pacer:
+    """At most ``rate`` calls per second: :meth:`wait` sleeps until ``1 / rate`` seconds have
+    passed since the previous call started (the first call never waits).
+
+    ``sleep`` is called in the caller's thread; it may raise to abandon the call (the orphan
+    sweeper's raises when it is asked to stop). :attr:`calls` counts the calls let through.
+    Callers are served one at a time.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = float(rate)
+        self.calls = 0
+        self._clock = clock
+        self._sleep = sleep
+        self._next: float | None = None
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self._clock()
+            while self._next is not None and now < self._next:
+                self._sleep(self._next - now)
+                now = self._clock()
+            self._next = now + 1.0 / self.rate
+            self.calls += 1
+
+
+class _PacedLane:
+    __slots__ = ("_lane", "_pacer")
+
+    def __init__(self, lane: Lane, pacer: Pacer) -> None:
+        self._lane = lane
+        self._pacer = pacer
+
+    @property
+    def rate(self) -> float:
+        return min(self._lane.rate, self._pacer.rate)
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        self._pacer.wait()
+        return self._lane.acquire(timeout)
+
+
+class PacedLimiter:
+    """``limiter``'s lanes, each call waiting for ``pacer`` first (the pace is not counted in the
+    lane's acquire timeout: it is the caller's own, known wait)."""
+
+    def __init__(self, limiter: Limiter, pacer: Pacer) -> None:
+        self._limiter = limiter
+        self.pacer = pacer
+
+    def lane(self, operation: str) -> Lane:
+        return _PacedLane(self._limiter.lane(operation), self.pacer)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from sagemaker_guardrails import errors
 from sagemaker_guardrails.aws.ports import EndpointConfigInfo, ModelInfo, ResourceSummary
-from sagemaker_guardrails.aws.ratelimit import TokenBucket
+from sagemaker_guardrails.aws.ratelimit import Limiter, PacedLimiter, Pacer
 from sagemaker_guardrails.aws.translate import guarded_call, guarded_pages
 from sagemaker_guardrails.core.naming import TAG_PREFIX
 from sagemaker_guardrails.core.observed import EndpointSnapshot, snapshot_from_describe
@@ -55,7 +55,7 @@ class SageMakerAdapter:
     def __init__(
         self,
         client: SageMakerClient,
-        limiter: TokenBucket,
+        limiter: Limiter,
         *,
         write_client: SageMakerClient | None = None,
         acquire_timeout: float = 30.0,
@@ -64,6 +64,15 @@ class SageMakerAdapter:
         self._write_client = client if write_client is None else write_client
         self._limiter = limiter
         self._timeout = acquire_timeout
+
+    def paced(self, pacer: Pacer) -> SageMakerAdapter:
+        """The same client and shared bucket, every request (each page) waiting for ``pacer`` first."""
+        return SageMakerAdapter(
+            self._client,
+            PacedLimiter(self._limiter, pacer),
+            write_client=self._write_client,
+            acquire_timeout=self._timeout,
+        )
 
     def _call(self, operation: str) -> AbstractContextManager[None]:
         return guarded_call(self._limiter.lane(operation), self._timeout, operation)

@@ -32,7 +32,7 @@ from botocore.exceptions import (
 )
 
 from sagemaker_guardrails import errors
-from sagemaker_guardrails.aws.ratelimit import TokenBucket
+from sagemaker_guardrails.aws.ratelimit import Lane
 
 __all__ = ["MESSAGE_PREFIXES", "acquire_token", "error_code", "guarded_call", "guarded_pages", "translate"]
 
@@ -154,7 +154,7 @@ def translate(exc: BaseException, operation: str) -> errors.OperatorError:
     return errors.Terminal(f"{code}: {exc}", code=code, operation=operation)
 
 
-def acquire_token(limiter: TokenBucket, timeout: float, operation: str) -> None:
+def acquire_token(limiter: Lane, timeout: float, operation: str) -> None:
     """Take a token of ``limiter`` for one attempt of ``operation``, or raise ``Throttled``."""
     if not limiter.acquire(timeout):
         raise errors.Throttled(
@@ -166,7 +166,7 @@ def acquire_token(limiter: TokenBucket, timeout: float, operation: str) -> None:
 
 
 @contextmanager
-def guarded_call(limiter: TokenBucket, timeout: float, operation: str) -> Iterator[None]:
+def guarded_call(limiter: Lane, timeout: float, operation: str) -> Iterator[None]:
     """Take a rate-limit token, then translate whatever the boto3 call inside raises."""
     acquire_token(limiter, timeout, operation)
     try:
@@ -176,7 +176,7 @@ def guarded_call(limiter: TokenBucket, timeout: float, operation: str) -> Iterat
 
 
 def guarded_pages(
-    limiter: TokenBucket, timeout: float, operation: str, fetch: Callable[[dict[str, Any]], Mapping[str, Any]]
+    limiter: Lane, timeout: float, operation: str, fetch: Callable[[dict[str, Any]], Mapping[str, Any]]
 ) -> Iterator[Mapping[str, Any]]:
     """Every page of a ``NextToken``-paged call, each page fetched as one :func:`guarded_call`.
 

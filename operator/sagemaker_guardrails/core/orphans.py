@@ -43,6 +43,7 @@ __all__ = [
     "Candidate",
     "Orphan",
     "Plan",
+    "old_enough",
     "orphan_of",
     "plan",
 ]
@@ -78,6 +79,13 @@ def watched(namespace: str, patterns: Sequence[str]) -> bool:
     return not patterns or any(fnmatch(namespace, p) for p in patterns)
 
 
+def old_enough(created: datetime | None, *, now: datetime, min_age: timedelta) -> bool:
+    """Whether SageMaker's creation time puts a resource at least ``min_age`` before ``now``
+    (the age rule of the module docstring). The sweep asks it before spending a ListTags call:
+    a resource this refuses cannot be an orphan, whatever its tags."""
+    return min_age <= timedelta(0) or (created is not None and now - created >= min_age)
+
+
 def orphan_of(
     candidate: Candidate,
     *,
@@ -95,7 +103,7 @@ def orphan_of(
         return None
     if (owner.namespace, owner.name) in existing:
         return None
-    if min_age > timedelta(0) and (candidate.created is None or now - candidate.created < min_age):
+    if not old_enough(candidate.created, now=now, min_age=min_age):
         return None
     return Orphan(candidate.kind, candidate.name, candidate.arn, owner, candidate.created)
 

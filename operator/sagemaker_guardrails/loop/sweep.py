@@ -9,11 +9,17 @@ every ``orphan_sweep_seconds`` on the leader.
 - **Reported.** Every sweep sets ``sagemaker_guardrails_orphans{kind}`` and logs each orphan at
   WARNING; what it deleted (only with ``orphan_sweep_delete``) goes into
   ``sagemaker_guardrails_orphans_deleted_total{kind}``.
-- **Rate limited.** It calls AWS through the same per-region clients, hence the same token
-  buckets, as the reconcile passes.
+- **Paced.** It calls AWS through the same per-region clients, hence the same token buckets, as
+  the reconcile passes, and besides at most ``orphan_sweep_calls_per_second`` (every request:
+  list pages, ListTags, Describe and Delete calls), by sleeping in its own thread before each
+  one. A housekeeping job therefore never takes more than that share of a bucket the reconcile
+  passes poll through, however many resources a region holds. The sleep ends at once when the
+  sweeper is stopped: the sweep is abandoned (logged at INFO, not counted as a failure).
 
 The first sweep runs ``min(orphan_sweep_seconds, 60)`` seconds after the start, so an operator that
-restarts more often than the period still sweeps.
+restarts more often than the period still sweeps. Sweeps start every ``orphan_sweep_seconds``; one
+that took longer than that is followed by the next as soon as it ends. Each sweep logs at INFO how
+long it took and how many AWS calls it made.
 """
 
 from __future__ import annotations
@@ -27,17 +33,22 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sagemaker_guardrails.aws.ports import AwsClients
+from sagemaker_guardrails.aws.ratelimit import Pacer
 from sagemaker_guardrails.core.orphans import watched
 from sagemaker_guardrails.loop.kube import Kube
 from sagemaker_guardrails.metrics import Metrics
 from sagemaker_guardrails.reconciler.sweep import SweepReport, sweep
 from sagemaker_guardrails.settings import Settings
 
-__all__ = ["AllChecks", "Sweeper"]
+__all__ = ["AllChecks", "SweepStoppedError", "Sweeper"]
 
 log = logging.getLogger(__name__)
 
 _FIRST_SWEEP_MAX_SECONDS = 60.0
+
+
+class SweepStoppedError(Exception):
+    """Raised in the sweeper's thread, while it waits for its pace, once it is asked to stop."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,8 @@ class Sweeper:
         metrics: Metrics,
         leading: threading.Event | None = None,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self.kube = kube
         self.settings = settings
@@ -71,6 +84,23 @@ class Sweeper:
         self.last: SweepReport | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._clock = clock
+        self._sleep: Callable[[float], object] = sleep if sleep is not None else self._stop.wait
+        self.pacer = Pacer(settings.orphan_sweep_calls_per_second, clock=clock, sleep=self._pause)
+
+    def _pause(self, seconds: float) -> None:
+        """The pacer's sleep: ends the sweep (:class:`SweepStoppedError`) once the sweeper is stopped."""
+        if not self._stop.is_set():
+            self._sleep(seconds)
+        if self._stop.is_set():
+            raise SweepStoppedError("orphan sweep stopped")
+
+    def paced(self, region: str) -> AwsClients:
+        """The region's clients, SageMaker paced by :attr:`pacer` (CloudWatch is never swept)."""
+        clients = self.clients(region)
+        return AwsClients(
+            region=region, sagemaker=clients.sagemaker.paced(self.pacer), cloudwatch=clients.cloudwatch
+        )
 
     @property
     def enabled(self) -> bool:
@@ -97,14 +127,15 @@ class Sweeper:
         """One sweep if this replica leads (None on a standby); failures propagate."""
         if not self.leading.is_set():
             return None
-        started = time.monotonic()
-        report = sweep(self.clients, self.existing, self.settings, self.wall)
+        started, calls = self._clock(), self.pacer.calls
+        report = sweep(self.paced, self.existing, self.settings, self.wall)
         self.metrics.orphan_sweep(report.counts(report.found), report.counts(report.deleted))
         self.last = report
         log.info(
-            "orphan sweep of %s done in %.1f s: %d orphans, %d deleted, %d waiting for their endpoint",
+            "orphan sweep of %s done in %.1f s with %d AWS calls: %d orphans, %d deleted, %d waiting for their endpoint",
             ", ".join(report.regions),
-            time.monotonic() - started,
+            self._clock() - started,
+            self.pacer.calls - calls,
             len(report.found),
             len(report.deleted),
             len(report.waiting),
@@ -112,14 +143,26 @@ class Sweeper:
         return report
 
     def _loop(self) -> None:
-        delay = min(self.settings.orphan_sweep_seconds, _FIRST_SWEEP_MAX_SECONDS)
+        period = self.settings.orphan_sweep_seconds
+        delay = min(period, _FIRST_SWEEP_MAX_SECONDS)
         while not self._stop.wait(delay):
-            delay = self.settings.orphan_sweep_seconds
+            started = self._clock()
             try:
                 self.run_once()
+            except SweepStoppedError:
+                log.info("orphan sweep abandoned: the operator is stopping")
+                return
             except Exception as exc:
                 self.metrics.orphan_sweep_failed()
-                log.exception("orphan sweep failed; running it again in %.0f s", delay, exc_info=exc)
+                log.exception("orphan sweep failed; running it again in %.0f s", period, exc_info=exc)
+            took = self._clock() - started
+            delay = max(0.0, period - took)
+            if not delay:
+                log.info(
+                    "orphan sweep took %.1f s, more than orphan_sweep_seconds (%g): the next starts now",
+                    took,
+                    period,
+                )
 
     def start(self) -> None:
         if not self.enabled or self._thread is not None:

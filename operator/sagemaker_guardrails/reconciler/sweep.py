@@ -4,7 +4,12 @@ and, only when asked, delete.
 The order of the calls is the safety argument of :mod:`sagemaker_guardrails.core.orphans`:
 
 1. every endpoint, endpoint config and model of each region is listed, with its tags (ListTags,
-   one call each, through the region's shared token bucket like every other call);
+   one call each, through the region's shared token bucket like every other call; the sweeper
+   paces them besides, :mod:`sagemaker_guardrails.loop.sweep`). A resource that the age rule
+   (:func:`~sagemaker_guardrails.core.orphans.old_enough`, by the creation time the List call
+   returned) says cannot be an orphan yet costs no ListTags: it is skipped. Only when a young
+   endpoint could hold back the configs and models of an orphan (the deletion order below) are
+   its tags read after all, to learn its owner;
 2. *then* the GuardedEndpoints are listed afresh from the API server (never the watch cache): a
    GuardedEndpoint exists before the operator creates anything for it, so whatever step 1 saw
    of a live GuardedEndpoint, step 2 sees that GuardedEndpoint;
@@ -24,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,7 +41,7 @@ from sagemaker_guardrails.errors import AccessDenied, NotFound
 from sagemaker_guardrails.reconciler.common import observe
 from sagemaker_guardrails.settings import Settings
 
-__all__ = ["Existing", "SweepReport", "sweep"]
+__all__ = ["Existing", "Survey", "SweepReport", "survey", "sweep"]
 
 log = logging.getLogger(__name__)
 
@@ -67,18 +72,43 @@ def _tags(port: SageMakerPort, arn: str) -> Mapping[str, str] | None:
         return None
 
 
-def survey(port: SageMakerPort) -> Iterator[orphans.Candidate]:
-    """Every endpoint, endpoint config and model of the region, with its tags."""
+@dataclass
+class Survey:
+    """One region as listed: the candidates old enough to be orphans, with their tags, and the
+    endpoints too young for that (their tags not read)."""
+
+    candidates: list[orphans.Candidate]
+    young_endpoints: list[ResourceSummary]
+
+
+def survey(port: SageMakerPort, now: datetime, min_age: timedelta) -> Survey:
+    """Every endpoint, endpoint config and model of the region; tags only of those old enough."""
     listings: tuple[tuple[str, Callable[[str], list[ResourceSummary]]], ...] = (
         (orphans.ENDPOINT, port.list_endpoints),
         (orphans.ENDPOINT_CONFIG, port.list_endpoint_configs),
         (orphans.MODEL, port.list_models),
     )
+    found = Survey([], [])
     for kind, listing in listings:
         for item in listing(""):
+            if not orphans.old_enough(item.creation_time, now=now, min_age=min_age):
+                if kind == orphans.ENDPOINT:
+                    found.young_endpoints.append(item)
+                continue
             tags = _tags(port, item.arn)
             if tags is not None:
-                yield orphans.Candidate(kind, item.name, item.arn, item.creation_time, tags)
+                found.candidates.append(
+                    orphans.Candidate(kind, item.name, item.arn, item.creation_time, tags)
+                )
+    return found
+
+
+def _owners(port: SageMakerPort, endpoints: Iterable[ResourceSummary]) -> Iterator[naming.Owner]:
+    """The owners of endpoints by their tags (one ListTags each)."""
+    for item in endpoints:
+        tags = _tags(port, item.arn)
+        if tags is not None and (owner := naming.owner_from_tags(tags)) is not None:
+            yield owner
 
 
 def _delete_endpoint(port: SageMakerPort, orphan: orphans.Orphan) -> bool:
@@ -101,11 +131,13 @@ def _delete_leftover(port: SageMakerPort, orphan: orphans.Orphan) -> None:
 
 
 def _region_plan(
-    candidates: list[orphans.Candidate],
+    port: SageMakerPort,
+    surveyed: Survey,
     existing: frozenset[tuple[str, str]],
     settings: Settings,
     now: datetime,
 ) -> tuple[list[orphans.Orphan], orphans.Plan]:
+    candidates = surveyed.candidates
     found = [
         o
         for c in candidates
@@ -126,7 +158,11 @@ def _region_plan(
         for c in candidates
         if c.kind == orphans.ENDPOINT and (owner := naming.owner_from_tags(c.tags)) is not None
     ]
-    return found, orphans.plan(found, owners)
+    planned = orphans.plan(found, owners)
+    if planned.leftovers and surveyed.young_endpoints:
+        # A young endpoint of the same owner must go first: learn the young endpoints' owners.
+        planned = orphans.plan(found, [*owners, *_owners(port, surveyed.young_endpoints)])
+    return found, planned
 
 
 def sweep(
@@ -138,11 +174,12 @@ def sweep(
     """One sweep over every region in use; see the module docstring for the order of the calls."""
     _, in_use = existing()
     regions = tuple(sorted({settings.default_region, *in_use, *settings.orphan_sweep_regions}))
-    surveyed = {region: list(survey(clients(region).sagemaker)) for region in regions}
+    min_age = timedelta(seconds=settings.orphan_min_age_seconds)
+    surveyed = {region: survey(clients(region).sagemaker, now(), min_age) for region in regions}
     keys, _ = existing()
     report = SweepReport([], [], [], regions)
-    for region, candidates in surveyed.items():
-        found, plan = _region_plan(candidates, keys, settings, now())
+    for region, listed in surveyed.items():
+        found, plan = _region_plan(clients(region).sagemaker, listed, keys, settings, now())
         report.found.extend(found)
         report.waiting.extend(plan.waiting)
         for orphan in found:
