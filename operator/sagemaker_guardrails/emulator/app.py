@@ -28,7 +28,7 @@ from sagemaker_guardrails.emulator.admin import PREFIX, AdminApi
 from sagemaker_guardrails.emulator.alarms import INTERNAL_HEADER
 from sagemaker_guardrails.emulator.cloudwatch import JSON_TARGET_PREFIX, cloudwatch_operation
 from sagemaker_guardrails.emulator.context import EmulatorContext
-from sagemaker_guardrails.emulator.faults import ServerError
+from sagemaker_guardrails.emulator.hits import ServerError
 from sagemaker_guardrails.emulator.records import Call
 from sagemaker_guardrails.emulator.sagemaker import SageMakerService, endpoint_of
 from sagemaker_guardrails.emulator.wire import (

@@ -15,12 +15,13 @@ makes a mutating call ambiguous.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal, cast
+
+from sagemaker_guardrails.emulator.hits import ERROR_MODES, SERVER_ERRORS, ErrorMode, Hits, ServerError, hits
 
 ProvisioningKind = Literal["model-download", "capacity", "health-check"]
 
@@ -54,78 +55,16 @@ class Throttle:
     throttled: int = 0
 
 
-ErrorMode = Literal["before", "after"]
-ERROR_MODES: tuple[str, ...] = ("before", "after")
-# AWS's common server errors (the codes botocore's standard retry mode treats as transient).
-SERVER_ERRORS: dict[int, tuple[str, str]] = {
-    500: ("InternalFailure", "We encountered an internal error. Please try again."),
-    502: ("InternalFailure", "Bad gateway. Please try again."),
-    503: ("ServiceUnavailable", "Service is unavailable. Please try again later."),
-    504: ("InternalFailure", "The request timed out. Please try again."),
-}
-
-
-@dataclass
-class _Hits:
-    """Which calls of an operation a fault hits: a seeded share (``rate``), at most ``remaining`` times."""
-
-    operation: str
-    rate: float
-    remaining: int | None
-    seed: int | None
-    rng: random.Random = field(repr=False)
-    hits: int = 0
-
-    def hit(self) -> bool:
-        if self.rate < 1.0 and self.rng.random() >= self.rate:
-            return False
-        self.hits += 1
-        if self.remaining is not None:
-            self.remaining -= 1
-        return True
-
-    @property
-    def spent(self) -> bool:
-        return self.remaining is not None and self.remaining <= 0
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "operation": self.operation,
-            "rate": self.rate,
-            "remaining": self.remaining,
-            "seed": self.seed,
-            "hits": self.hits,
-        }
-
-
-@dataclass(frozen=True)
-class ServerError:
-    status: int
-    code: str
-    message: str
-    mode: ErrorMode
-
-
 @dataclass
 class _ServerErrorRule:
-    hits: _Hits
+    hits: Hits
     error: ServerError
 
 
 @dataclass
 class _LatencyRule:
-    hits: _Hits
+    hits: Hits
     seconds: float
-
-
-def _hits(operation: str, rate: float, count: int | None, seed: int | None) -> _Hits:
-    if not operation:
-        raise ValueError("operation must name an operation, or be '*' for every operation")
-    if not 0.0 < rate <= 1.0:
-        raise ValueError(f"rate must be a probability in (0, 1]; got {rate}")
-    if count is not None and count < 1:
-        raise ValueError(f"count must be at least 1; got {count}")
-    return _Hits(operation, rate, count, seed, random.Random(seed))
 
 
 class Faults:
@@ -220,7 +159,7 @@ class Faults:
             raise ValueError(f"mode must be one of {', '.join(ERROR_MODES)}; got {mode!r}")
         default_code, default_message = SERVER_ERRORS[status]
         error = ServerError(status, code or default_code, message or default_message, cast(ErrorMode, mode))
-        rule = _ServerErrorRule(_hits(operation, rate, count, seed), error)
+        rule = _ServerErrorRule(hits(operation, rate, count, seed), error)
         with self._lock:
             self._errors[operation] = rule
 
@@ -246,7 +185,7 @@ class Faults:
         """Delay answers to ``operation`` by ``seconds`` of real time."""
         if not 0 < seconds <= 300:
             raise ValueError(f"seconds must be in (0, 300]; got {seconds}")
-        rule = _LatencyRule(_hits(operation, rate, count, seed), float(seconds))
+        rule = _LatencyRule(hits(operation, rate, count, seed), float(seconds))
         with self._lock:
             self._latency[operation] = rule
 
