@@ -118,3 +118,26 @@ def test_slow_describe_endpoint(world: World) -> None:
     updated(world, gep)
     slow = [c for c in world.calls("DescribeEndpoint") if c["fault"] == "latency"]
     assert len(slow) == 3 and all(c["duration_ms"] >= 2000 for c in slow)
+
+
+def serverless(image: str) -> dict[str, Any]:
+    raw = corekit.spec(strategy="Canary", image=image)
+    variant = raw["variants"][0]
+    del variant["instanceType"], variant["initialInstanceCount"]
+    variant["serverless"] = {"memorySizeInMb": 2048, "maxConcurrency": 5}
+    return raw
+
+
+def test_a_serverless_canary_is_created_and_updated_without_guardrails(world: World) -> None:
+    """It used to be an emulator crash (HTTP 500) on CreateEndpoint, retried forever."""
+    gep = world.resource(serverless(IMAGE.format(1)))
+    gep.settle()
+    assert gep.condition("Ready") == ("True", "InService")
+    assert [c["http_status"] for c in world.calls("CreateEndpoint", ok=False)] == [200]
+    gep.apply(serverless(IMAGE.format(2)))
+    gep.settle()
+    assert gep.condition("Ready") == ("True", "InService")
+    assert world.describe()["EndpointConfigName"] == corekit.desired(gep.spec).config_name
+    phases = [e["name"] for e in world.admin.timeline() if e["event"] == "phase"]
+    assert "Baking" not in phases, "serverless: all-at-once without guardrails (spec 5, Q8)"
+    never_stalled(gep)
