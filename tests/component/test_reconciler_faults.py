@@ -141,3 +141,17 @@ def test_a_serverless_canary_is_created_and_updated_without_guardrails(world: Wo
     phases = [e["name"] for e in world.admin.timeline() if e["event"] == "phase"]
     assert "Baking" not in phases, "serverless: all-at-once without guardrails (spec 5, Q8)"
     never_stalled(gep)
+
+
+def test_a_spec_change_seen_through_a_failing_describe_is_not_ready_yet(emulator: Any) -> None:
+    """``kubectl wait --for=condition=Ready`` after an apply must not end before the deployment."""
+    world = World(emulator, attempts=1)
+    world.alarm(ALARM)
+    gep = world.resource(corekit.spec(strategy="AllAtOnce"))
+    new_image(gep)
+    world.admin.server_error("DescribeEndpoint", count=1)
+    failed = gep.step()
+    assert failed.error is not None and gep.status["observedGeneration"] == 2
+    assert gep.condition("Ready") == ("False", "Retrying"), "Ready would vouch for generation 2"
+    gep.settle()
+    updated(world, gep)

@@ -313,7 +313,7 @@ def test_unobserved_pass_keeps_everything_but_the_conditions() -> None:
     )
     report = unobserved(
         memory=Memory(synced_ready),
-        desired=D,
+        desired=OLD_D,
         error=Throttled("Rate exceeded", operation="DescribeEndpoint"),
         generation=4,
         now=at(9),
@@ -324,6 +324,34 @@ def test_unobserved_pass_keeps_everything_but_the_conditions() -> None:
     assert report.status.pending == synced.pending
     assert report.status.endpoint == synced.endpoint
     assert report.status.observed_generation == 4
+
+
+def test_an_unobserved_pass_after_a_spec_change_is_not_ready_for_it() -> None:
+    """A kept Ready stamped with the new generation would end ``kubectl wait`` before any deployment."""
+    served = corekit.status(
+        revision={"desired": OLD_D.revision, "current": OLD_D.revision},
+        observedGeneration=3,
+        conditions=[
+            {
+                "type": "Ready",
+                "status": "True",
+                "reason": "InService",
+                "message": "ok",
+                "observedGeneration": 3,
+            }
+        ],
+    )
+    report = unobserved(
+        memory=Memory(served),
+        desired=D,
+        error=Throttled("Rate exceeded", operation="DescribeEndpoint"),
+        generation=4,
+        now=at(9),
+    )
+    assert cond(report, "Ready") == ("False", "Throttled")
+    assert cond(report, "Reconciling") == ("True", "Throttled")
+    assert report.status.observed_generation == 4
+    assert report.status.phase != "InService"
 
 
 def test_invalid_spec_is_stalled_with_the_field_named() -> None:

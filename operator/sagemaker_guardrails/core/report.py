@@ -229,7 +229,12 @@ def unobserved(
 ) -> Report:
     """The status after a pass that could not look at SageMaker (or could not parse the spec).
 
-    Everything SageMaker-related stays as it was; only the conditions say what went wrong.
+    Everything SageMaker-related stays as it was; only the conditions say what went wrong. Ready
+    is kept only while it still vouches for the desired revision: after a spec change the pass
+    stamps the new generation, and a kept Ready would tell ``kubectl wait`` and GitOps tools that
+    SageMaker serves a revision it has not even been asked for.
     """
     draft = Draft(memory, desired, now, memory.status.model_copy(deep=True))
-    return _report(draft, verdict_of_error(error, ready=None), generation)
+    revision = memory.status.revision
+    changed = desired is not None and (revision is None or revision.current != desired.revision)
+    return _report(draft, verdict_of_error(error, ready=False if changed else None), generation)
