@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -89,9 +90,18 @@ def _timestamps(shape: Shape, value: Any) -> Any:
     return value
 
 
+def _recorded_deviation(path: str, value: Any, enum: list[str]) -> bool:
+    """Where real SageMaker answers outside its own model (spec 13), so the emulator does too: the
+    pending variant's ``InstanceType`` comes without the ``ml.`` prefix (``m5.xlarge``)."""
+    pending_type = re.fullmatch(
+        r".*\.PendingDeploymentSummary\.ProductionVariants\[\d+\]\.InstanceType", path
+    )
+    return pending_type is not None and f"ml.{value}" in enum
+
+
 def _constraints(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
     meta, kind = shape.metadata, shape.type_name
-    if "enum" in meta and value not in meta["enum"]:
+    if "enum" in meta and value not in meta["enum"] and not _recorded_deviation(path, value, meta["enum"]):
         problems.append(f"{path}={value!r} not in enum")
     if "max" in meta and isinstance(value, str | list | dict) and len(value) > meta["max"]:
         problems.append(f"{path} longer than {meta['max']}")

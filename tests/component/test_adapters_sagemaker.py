@@ -159,6 +159,10 @@ def test_create_describe_update_delete_round_trip(
         )
         == endpoint_arn
     )
+    accepted = sm.describe_endpoint("fraud")
+    assert accepted is not None and accepted.busy and accepted.pending is None, "no summary yet (spec 13)"
+    assert accepted.config_name == "fraud-c1" and accepted.target_config == "fraud-c1"
+    emulator.admin.advance(5)
     updating = sm.describe_endpoint("fraud")
     assert updating is not None and updating.busy
     assert updating.config_name == "fraud-c1" and updating.target_config == "fraud-c2"

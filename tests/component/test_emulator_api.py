@@ -217,6 +217,7 @@ def test_retain_all_variant_properties(
         extra["ExcludeRetainedVariantProperties"] = [{"VariantPropertyType": p} for p in exclude]
     admin.configure(speed=FROZEN)
     sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName="retained-v2", **extra)
+    admin.advance(5)  # past the seconds in which no deployment is shown (update_summary_delay_seconds)
     pending = sagemaker.describe_endpoint(EndpointName=endpoint)["PendingDeploymentSummary"][
         "ProductionVariants"
     ][0]
@@ -242,7 +243,12 @@ def test_retain_deployment_config_reuses_the_last_one(endpoints: Any) -> None:
     sagemaker.update_endpoint(EndpointName="reuse", EndpointConfigName="reuse-v3")
     final = endpoints.watch("reuse")[-1]
     assert "LastDeploymentConfig" not in final
-    assert phases(admin, "reuse", "reuse-v3") == ["Provisioning", "ActivatingTraffic", "Terminating"]
+    assert phases(admin, "reuse", "reuse-v3") == [
+        "Accepted",
+        "Provisioning",
+        "ActivatingTraffic",
+        "Terminating",
+    ]
 
 
 @pytest.mark.parametrize("exclusion", ["inf1", "marketplace", "serverless"])
@@ -285,7 +291,7 @@ def test_excluded_endpoints_fall_back_to_all_at_once_without_guardrails(
     final = endpoints.watch("ex")[-1]
     assert final["EndpointConfigName"] == "ex-v2", "no alarm monitoring"
     assert final["LastDeploymentConfig"] == alarmed
-    assert phases(admin, "ex", "ex-v2") == ["Provisioning", "ActivatingTraffic", "Terminating"]
+    assert phases(admin, "ex", "ex-v2") == ["Accepted", "Provisioning", "ActivatingTraffic", "Terminating"]
 
 
 def test_throttling_injection(emulator: Any, endpoints: Any) -> None:

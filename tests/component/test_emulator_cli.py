@@ -117,7 +117,10 @@ def test_a_plain_boto3_script_walks_a_canary_and_an_alarm_rollback(
         in out
     )
     assert "deployed: guardrails-walkthrough serves guardrails-walkthrough-v2" in out
-    assert "FailureReason: Deployment rolled back: alarm(s) guardrails-walkthrough-5xx in ALARM state" in out
+    assert (
+        "FailureReason: One or more configured alarm for automatic rollback deployment is in ALARM state: "
+        "[guardrails-walkthrough-5xx]." in out
+    )
     assert "cleaned up" in out
     timeline = AdminClient(url).timeline("guardrails-walkthrough")
     assert [e["name"] for e in timeline if e["event"] == "outcome"] == [

@@ -28,7 +28,8 @@ ALARM = "endpoint-5xx"
 # A bake the tests act in: 4.5 s of real time at FAST's speed, long enough that an alarm set after the
 # bake was seen still lands in it; bakes before that one are skipped with admin.advance().
 HELD_BAKE = 1800
-ALARM_REASON = f"Deployment rolled back: alarm(s) {ALARM} in ALARM state"
+# Recorded from real SageMaker (spec 13): the alarm name in square brackets, a full stop at the end.
+ALARM_REASON = f"One or more configured alarm for automatic rollback deployment is in ALARM state: [{ALARM}]."
 
 
 def policy(
@@ -341,7 +342,7 @@ def test_the_execution_timeout(action: str, status: str, endpoints: Any) -> None
     reason = f"Deployment {outcome}: the deployment did not finish within MaximumExecutionTimeoutInSeconds (600 seconds)"
     assert final["EndpointStatus"] == status and final["FailureReason"] == reason
     events = admin.timeline(endpoint)
-    update = next(e for e in events if e["target_config"] == f"{endpoint}-v2")
+    update = next(e for e in events if e["target_config"] == f"{endpoint}-v2" and e["name"] == "Provisioning")
     timed_out = next(e for e in events if e["name"] in ("RollbackStarted", "Failed"))
     assert timed_out["sim_time"] - update["sim_time"] == pytest.approx(600, abs=1)
     if action == "rollback":
@@ -423,7 +424,7 @@ def test_alarms_without_an_update_policy_are_checked_once_the_traffic_has_moved(
     else:
         assert final["EndpointConfigName"] == f"{endpoint}-v2"
     names = [e["name"] for e in admin.timeline(endpoint) if e["event"] == "phase"]
-    assert names[1:4] == ["Provisioning", "ActivatingTraffic", "Baking"], (
+    assert names[1:5] == ["Accepted", "Provisioning", "ActivatingTraffic", "Baking"], (
         "blue/green all-at-once, zero-length bake"
     )
 

@@ -4,7 +4,10 @@ Each test runs a real UpdateEndpoint against the emulator and calls DescribeEndp
 settles, moving the (otherwise frozen) clock ten simulated seconds between two calls, so that every phase
 is seen however loaded the machine is. From what boto3 returns it checks the phase order (VariantStatus of the new fleet, then the
 termination of the old one), each phase's simulated duration (differences between VariantStatus
-StartTimes, within a tolerance) and the fields DescribeEndpoint must show in that phase (spec 3.0-3.4).
+StartTimes, within a tolerance) and the fields DescribeEndpoint must show in that phase (spec 3.0-3.4),
+including what real recorded responses show (spec 13): a few seconds of ``Updating`` without a
+deployment right after the call, the pending ``InstanceType`` without ``ml.``, and the old fleet at
+``CurrentInstanceCount: 0`` once all traffic is on the new one.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from conftest import FROZEN
 pytestmark = pytest.mark.component
 
 TOLERANCE = 1.5  # simulated seconds
+WINDOW = 3.0  # update_summary_delay_seconds: Updating before the deployment shows (spec 13)
 TIMINGS = {
     "speed": FROZEN,
     "provisioning_base_seconds": 60,
@@ -34,6 +38,10 @@ class Step:
     duration: float
     new_count: int | None = None  # CurrentInstanceCount of the new fleet during the phase (None: ramps)
     old_count: int = 4
+    window: bool = False  # the seconds right after UpdateEndpoint: no deployment shown yet
+
+
+ACCEPTED = Step("Updating", WINDOW, window=True)
 
 
 def phase_label(described: dict[str, Any]) -> str:
@@ -77,6 +85,11 @@ def assert_timeline(
     starts = [phase_start(snapshots[0]) for _, snapshots in phases]
     for step, begin, end in zip(steps, starts, starts[1:], strict=False):
         assert end - begin == pytest.approx(step.duration, abs=TOLERANCE), f"{step.label}: {end - begin:.1f}s"
+    first = next(d for d in observed if "PendingDeploymentSummary" in d)
+    called = observed[0]["LastModifiedTime"].timestamp()
+    assert first["PendingDeploymentSummary"]["StartTime"].timestamp() - called == pytest.approx(WINDOW), (
+        "the deployment starts about 3 s after the call (spec 13)"
+    )
     for step, (_, snapshots) in zip(steps, phases, strict=False):
         for described in snapshots:
             assert described["EndpointStatus"] == "Updating"
@@ -85,11 +98,16 @@ def assert_timeline(
             blue = described["ProductionVariants"][0]
             assert (blue["CurrentInstanceCount"], blue["DesiredInstanceCount"]) == (step.old_count, 4)
             assert blue["DeployedImages"][0]["SpecifiedImage"].endswith(":1")
+            if step.window:
+                assert "PendingDeploymentSummary" not in described and "VariantStatus" not in blue
+                continue
             pending = described["PendingDeploymentSummary"]
             assert pending["EndpointConfigName"] == new
-            assert pending["StartTime"] == observed[0]["PendingDeploymentSummary"]["StartTime"]
+            assert pending["StartTime"] == first["PendingDeploymentSummary"]["StartTime"]
             green = pending["ProductionVariants"][0]
-            assert green["VariantName"] == "AllTraffic" and green["InstanceType"] == "ml.m5.xlarge"
+            assert green["VariantName"] == "AllTraffic" and green["InstanceType"] == "m5.xlarge", (
+                "the pending type has no ml. prefix (spec 13)"
+            )
             assert green["DeployedImages"][0]["SpecifiedImage"].endswith(":2")
             assert green["DesiredInstanceCount"] == 4 and green["DesiredWeight"] == 1.0
             if step.new_count is None:
@@ -146,10 +164,11 @@ def test_all_at_once_bakes_for_the_termination_wait(endpoints: Any, admin: Any) 
     deployment = blue_green("ALL_AT_ONCE")
     observed, old, new = deploy(endpoints, admin, "all-at-once", deployment)
     steps = [
+        ACCEPTED,
         Step(launching(4), 140),
         Step(activating("full", 4), 40, new_count=4),
-        Step(baking(T, "TerminationWaitInSeconds", "full", 4), T, new_count=4),
-        Step("old Deleting: Terminating 4 instance(s).", 40, new_count=4),
+        Step(baking(T, "TerminationWaitInSeconds", "full", 4), T, new_count=4, old_count=0),
+        Step("old Deleting: Terminating 4 instance(s).", 40, new_count=4, old_count=0),
     ]
     assert_timeline(observed, steps, old, new, deployment)
 
@@ -158,12 +177,13 @@ def test_canary_bakes_the_canary_for_w_then_everything_for_t(endpoints: Any, adm
     deployment = blue_green("CANARY", CanarySize={"Type": "CAPACITY_PERCENT", "Value": 25})
     observed, old, new = deploy(endpoints, admin, "canary", deployment)
     steps = [
+        ACCEPTED,
         Step(launching(4), 140),
         Step(activating("canary", 1), 40, new_count=1),
         Step(baking(W, "WaitIntervalInSeconds", "canary", 1), W, new_count=1),
         Step(activating("full", 4), 40, new_count=4),
-        Step(baking(T, "TerminationWaitInSeconds", "full", 4), T, new_count=4),
-        Step("old Deleting: Terminating 4 instance(s).", 40, new_count=4),
+        Step(baking(T, "TerminationWaitInSeconds", "full", 4), T, new_count=4, old_count=0),
+        Step("old Deleting: Terminating 4 instance(s).", 40, new_count=4, old_count=0),
     ]
     assert_timeline(observed, steps, old, new, deployment)
 
@@ -171,7 +191,7 @@ def test_canary_bakes_the_canary_for_w_then_everything_for_t(endpoints: Any, adm
 def test_linear_shifts_step_by_step_and_bakes_the_last_step_for_t(endpoints: Any, admin: Any) -> None:
     deployment = blue_green("LINEAR", LinearStepSize={"Type": "INSTANCE_COUNT", "Value": 1})
     observed, old, new = deploy(endpoints, admin, "linear", deployment)
-    steps = [Step(launching(4), 140)]
+    steps = [ACCEPTED, Step(launching(4), 140)]
     for k in (1, 2, 3):
         steps += [
             Step(activating("linear", k), 40, new_count=k),
@@ -179,8 +199,8 @@ def test_linear_shifts_step_by_step_and_bakes_the_last_step_for_t(endpoints: Any
         ]
     steps += [
         Step(activating("full", 4), 40, new_count=4),
-        Step(baking(T, "TerminationWaitInSeconds", "full", 4), T, new_count=4),
-        Step("old Deleting: Terminating 4 instance(s).", 40, new_count=4),
+        Step(baking(T, "TerminationWaitInSeconds", "full", 4), T, new_count=4, old_count=0),
+        Step("old Deleting: Terminating 4 instance(s).", 40, new_count=4, old_count=0),
     ]
     assert_timeline(observed, steps, old, new, deployment)
 
@@ -195,6 +215,7 @@ def test_rolling_goes_batch_by_batch(endpoints: Any, admin: Any) -> None:
     }
     observed, old, new = deploy(endpoints, admin, "rolling", deployment)
     steps = [
+        ACCEPTED,
         Step(launching(2), 100),
         Step("ActivatingTraffic: Activating traffic on batch capacity of 2 instance(s).", 40, new_count=2),
         Step(baking(W, "WaitIntervalInSeconds", "batch", 2), W, new_count=2),
@@ -220,9 +241,10 @@ def test_rolling_goes_batch_by_batch(endpoints: Any, admin: Any) -> None:
 def test_no_deployment_config_is_blue_green_all_at_once_without_bake(endpoints: Any, admin: Any) -> None:
     observed, old, new = deploy(endpoints, admin, "plain", None)
     steps = [
+        ACCEPTED,
         Step(launching(4), 140),
         Step(activating("full", 4), 40, new_count=4),
-        Step("old Deleting: Terminating 4 instance(s).", 40, new_count=4),
+        Step("old Deleting: Terminating 4 instance(s).", 40, new_count=4, old_count=0),
     ]
     assert_timeline(observed, steps, old, new, None)
 
@@ -266,6 +288,7 @@ def test_final_bake_reading_w_then_t_is_a_setting(endpoints: Any, admin: Any, sa
         if e["event"] == "phase" and e["target_config"] == "reading-v2"
     ]
     assert [name for name, _ in phases] == [
+        "Accepted",
         "Provisioning",
         "ActivatingTraffic",
         "Baking",

@@ -436,7 +436,7 @@ def test_single_instance_canary_is_a_setting(
         for e in endpoints.admin.timeline("one")
         if e["event"] == "phase" and e["target_config"] == "one-v2"
     ]
-    assert phases == ["Provisioning", "ActivatingTraffic", "Baking", "Terminating"], (
+    assert phases == ["Accepted", "Provisioning", "ActivatingTraffic", "Baking", "Terminating"], (
         "all-at-once with the final bake"
     )
 

@@ -102,6 +102,7 @@ def test_drift_is_reported_and_brought_back(world: World) -> None:
     world.sagemaker.update_endpoint(
         EndpointName=ENDPOINT, EndpointConfigName=HAND_MADE, DeploymentConfig=slow_bake
     )
+    world.admin.advance(5)  # past the seconds in which SageMaker shows no deployment yet (spec 13)
     waiting = gep.step()
     assert gep.condition("Reconciling") == ("True", "Busy")
     assert HAND_MADE in gep.message("Reconciling")

@@ -47,6 +47,10 @@ def test_demo_rolls_out_rolls_back_and_stops_everything(tmp_path: Path) -> None:
     assert "Revision " in out and "deployed: InService" in out
     assert "step 1/2" in out and " 25% on " in out and "100% on " in out and "bake " in out
     assert "-> ALARM" in out
+    assert (
+        "SageMaker's FailureReason: One or more configured alarm for automatic rollback deployment is in "
+        "ALARM state: [" in out
+    ), "the rollback's reason, as SageMaker words it (spec 13)"
     assert re.search(r"RolledBack\s+Canary", out), "kubectl get gep shows the rollback"
     assert re.search(r"Warning\s+RolledBack", out), "the Events show the rollback"
     assert re.search(r"Done in \d+s", out), "the demo reports its duration (a figure, not a target here)"

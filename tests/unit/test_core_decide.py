@@ -277,6 +277,31 @@ CASES = [
         fate=Fate.NOT_ISSUED,
     ),
     Case(
+        # spec §13: right after UpdateEndpoint, Updating with no PendingDeploymentSummary yet
+        "issued-update-without-a-summary-yet-is-in-flight",
+        endpoint("Updating", OLD),
+        Wait(),
+        Reason.DEPLOYING,
+        {"endpoint": seen(OLD), "pending": pending(issued=True)},
+        fate=Fate.IN_FLIGHT,
+    ),
+    Case(
+        "unconfirmed-update-without-a-summary-yet-waits-as-deploying",
+        endpoint("Updating", OLD),
+        Wait(),
+        Reason.DEPLOYING,
+        {"endpoint": seen(OLD), "pending": pending()},
+        fate=Fate.NOT_ISSUED,
+    ),
+    Case(
+        "unconfirmed-create-on-an-updating-endpoint-is-busy",
+        endpoint("Updating", OLD),
+        Wait(),
+        Reason.BUSY,
+        {"endpoint": seen(OLD), "pending": pending(operation=CREATE)},
+        fate=Fate.NOT_ISSUED,
+    ),
+    Case(
         "foreign-update-waits",
         endpoint("Updating", OLD, target=FOREIGN),
         Wait(),
@@ -755,6 +780,8 @@ def test_messages_say_what_to_do() -> None:
     assert "Baking" in by_id["baking"]
     assert "team=risk" in by_id["spec-tags-changed-are-set-on-the-endpoint"]
     assert "removing team" in by_id["a-tag-removed-from-the-spec-is-deleted"]
+    window = by_id["unconfirmed-update-without-a-summary-yet-waits-as-deploying"]
+    assert "not issued again" in window and "will be deployed then" not in window
 
 
 def test_a_tag_sync_keeps_the_endpoint_ready() -> None:

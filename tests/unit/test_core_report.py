@@ -327,7 +327,7 @@ def test_unobserved_pass_keeps_the_last_verdict() -> None:
     )
     report = unobserved(
         memory=Memory(synced_ready),
-        desired=D,
+        desired=OLD_D,
         error=Throttled("Rate exceeded", operation="DescribeEndpoint"),
         generation=4,
         now=at(9),
@@ -426,6 +426,34 @@ def test_access_denied_on_observing_is_still_stalled() -> None:
     report = throttled(rolled_back().status, 300, AccessDenied("not allowed", operation="DescribeEndpoint"))
     assert cond(report, "Stalled") == ("True", "AccessDenied")
     assert report.status.observe_error is None
+
+
+def test_an_unobserved_pass_after_a_spec_change_is_not_ready_for_it() -> None:
+    """A kept Ready stamped with the new generation would end ``kubectl wait`` before any deployment."""
+    served = corekit.status(
+        revision={"desired": OLD_D.revision, "current": OLD_D.revision},
+        observedGeneration=3,
+        conditions=[
+            {
+                "type": "Ready",
+                "status": "True",
+                "reason": "InService",
+                "message": "ok",
+                "observedGeneration": 3,
+            }
+        ],
+    )
+    report = unobserved(
+        memory=Memory(served),
+        desired=D,
+        error=Throttled("Rate exceeded", operation="DescribeEndpoint"),
+        generation=4,
+        now=at(9),
+    )
+    assert cond(report, "Ready") == ("False", "Throttled")
+    assert cond(report, "Reconciling") == ("True", "Throttled")
+    assert report.status.observed_generation == 4
+    assert report.status.phase != "InService"
 
 
 def test_invalid_spec_is_stalled_with_the_field_named() -> None:

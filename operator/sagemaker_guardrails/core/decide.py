@@ -220,9 +220,33 @@ def _describe(prog: Progress) -> str:
     return text
 
 
+def _maybe_ours(endpoint: EndpointSnapshot, resolution: Resolution | None) -> bool:
+    """An update is recorded but not known issued, and SageMaker shows ``Updating`` with no summary.
+
+    Right after UpdateEndpoint SageMaker answers exactly that for a few seconds (spec §13), so the
+    window alone says neither "not our deployment" nor "nothing happened": the intent is kept
+    (the next pass sees the summary, or the settled endpoint, and resolves it) and never re-issued.
+    """
+    return (
+        resolution is not None
+        and resolution.fate is Fate.NOT_ISSUED
+        and resolution.pending.operation == UPDATE
+        and endpoint.status is EndpointStatus.UPDATING
+        and endpoint.pending is None
+    )
+
+
 def _busy(desired: Desired, endpoint: EndpointSnapshot, resolution: Resolution | None) -> Decision:
     if resolution is not None and resolution.fate is Fate.IN_FLIGHT:
         return _in_flight(desired, endpoint, resolution)
+    if _maybe_ours(endpoint, resolution):
+        assert resolution is not None
+        message = (
+            f"Waiting for SageMaker to show the deployment of revision {resolution.pending.revision}: "
+            f"endpoint {endpoint.name} is Updating without a deployment summary yet, and whether the "
+            "UpdateEndpoint call went through is not known yet; it is not issued again meanwhile."
+        )
+        return Decision(Wait(), Verdict.progressing(Reason.DEPLOYING, message), resolution)
     target = endpoint.pending.config_name if endpoint.pending is not None else None
     outside = f" (being updated outside the operator to config {target})" if target else ""
     message = (

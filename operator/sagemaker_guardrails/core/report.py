@@ -282,6 +282,11 @@ def unobserved(
     ``observedGeneration`` stay, no Event is posted, and ``status.observeError`` says what failed.
     Otherwise one throttled pass would flip ``Stalled`` (or ``Ready``) and the next flip it back,
     with a second Warning, and Flux or Argo CD would see Failed -> InProgress -> Failed.
+
+    A generation no pass has observed yet whose revision SageMaker does not serve (a spec change
+    to deploy) has no verdict to keep: the conditions are stamped with it and Ready is False,
+    since a kept Ready would tell ``kubectl wait`` and GitOps tools that SageMaker serves a
+    revision it has not even been asked for.
     """
     draft = Draft(memory, desired, now, memory.status.model_copy(deep=True))
     verdict = verdict_of_error(error, ready=None)
@@ -291,6 +296,10 @@ def unobserved(
     before = memory.status.observe_error
     since = before.since if before is not None and before.reason == verdict.reason else iso(now)
     draft.status.observe_error = ObserveError(reason=verdict.reason, message=verdict.message, since=since)
+    revision = memory.status.revision
+    serves = revision is not None and revision.current == desired.revision
+    if memory.status.observed_generation != generation and not serves:
+        return _report(draft, verdict_of_error(error, ready=False), generation, notice)
     if not memory.status.conditions:  # no verdict yet to keep
         return _report(draft, verdict, generation, notice)
     return Report(draft.status, verdict)

@@ -194,6 +194,7 @@ class Demo:
             f"    rolled back revision {last['revision']}; still serving {rolled_back['status']['revision']['current']};"
             " it is not retried until the spec changes or the sagemaker-guardrails.dev/retry annotation does"
         )
+        self.screen.say(f"    SageMaker's FailureReason: {last.get('reason') or '(empty)'}")
 
         self.step("What kubectl shows")
         self.shell(kubectl, "get", "gep", "-n", NAMESPACE)

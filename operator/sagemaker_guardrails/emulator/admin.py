@@ -35,6 +35,8 @@ ROUTES = Map(
         Rule(f"{PREFIX}/faults/provisioning", endpoint="fail_provisioning", methods=["POST"]),
         Rule(f"{PREFIX}/faults/rollback", endpoint="fail_rollback", methods=["POST"]),
         Rule(f"{PREFIX}/faults/throttle", endpoint="throttle", methods=["POST", "DELETE"]),
+        Rule(f"{PREFIX}/faults/server-error", endpoint="server_error", methods=["POST", "DELETE"]),
+        Rule(f"{PREFIX}/faults/latency", endpoint="latency", methods=["POST", "DELETE"]),
         Rule(f"{PREFIX}/alarms/holds", endpoint="holds", methods=["GET"]),
         Rule(f"{PREFIX}/alarms/<path:name>/hold", endpoint="hold", methods=["PUT", "DELETE"]),
         Rule(f"{PREFIX}/reset", endpoint="reset", methods=["POST"]),
@@ -60,6 +62,24 @@ def _body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise AdminRequestError("body must be a JSON object")
     return data
+
+
+def _known(body: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise AdminRequestError(
+            f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )
+
+
+def _hit_args(body: dict[str, Any]) -> dict[str, Any]:
+    """``rate``, ``count`` and ``seed`` of a server-error or latency fault."""
+    count, seed = body.get("count"), body.get("seed")
+    return {
+        "rate": float(body.get("rate", 1.0)),
+        "count": None if count is None else int(count),
+        "seed": None if seed is None else int(seed),
+    }
 
 
 def _flag(value: str | None) -> bool:
@@ -204,6 +224,33 @@ class AdminApi:
                 None if count is None else int(count),
             )
         return _json(self._ctx.faults.snapshot())
+
+    def _server_error(self, request: Request) -> Response:
+        faults = self._ctx.faults
+        if request.method == "DELETE":
+            faults.clear_server_errors(request.args.get("operation"))
+            return _json(faults.snapshot())
+        body = _body(request)
+        _known(body, {"operation", "status", "code", "message", "mode", "rate", "count", "seed"})
+        faults.server_error(
+            body["operation"],
+            status=int(body.get("status", 500)),
+            code=body.get("code"),
+            message=body.get("message"),
+            mode=str(body.get("mode", "before")),
+            **_hit_args(body),
+        )
+        return _json(faults.snapshot())
+
+    def _latency(self, request: Request) -> Response:
+        faults = self._ctx.faults
+        if request.method == "DELETE":
+            faults.clear_latency(request.args.get("operation"))
+            return _json(faults.snapshot())
+        body = _body(request)
+        _known(body, {"operation", "seconds", "rate", "count", "seed"})
+        faults.latency(body["operation"], float(body["seconds"]), **_hit_args(body))
+        return _json(faults.snapshot())
 
     def _holds(self, request: Request) -> Response:
         return _json({"holds": [h.__dict__ for h in self._ctx.cloudwatch.holds()]})

@@ -137,6 +137,62 @@ class AdminClient:
     def clear_throttle(self, operation: str | None = None) -> None:
         self._call("DELETE", "/faults/throttle", operation=operation)
 
+    def server_error(
+        self,
+        operation: str,
+        *,
+        status: int = 500,
+        mode: str = "before",
+        rate: float = 1.0,
+        count: int | None = None,
+        seed: int | None = None,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Answer ``operation`` ("*" = all) with HTTP ``status`` (500, 502, 503, 504).
+
+        ``mode="before"`` refuses the call before anything happens; ``mode="after"`` performs it and
+        then answers the error (a lost response). ``rate`` is the probability that a call is hit (seeded
+        with ``seed``); ``count`` ends the fault after that many hits.
+        """
+        self._call(
+            "POST",
+            "/faults/server-error",
+            {
+                "operation": operation,
+                "status": status,
+                "mode": mode,
+                "rate": rate,
+                "count": count,
+                "seed": seed,
+                "code": code,
+                "message": message,
+            },
+        )
+
+    def clear_server_error(self, operation: str | None = None) -> None:
+        self._call("DELETE", "/faults/server-error", operation=operation)
+
+    def latency(
+        self,
+        operation: str,
+        seconds: float,
+        *,
+        rate: float = 1.0,
+        count: int | None = None,
+        seed: int | None = None,
+    ) -> None:
+        """Delay the answers to ``operation`` ("*" = all) by ``seconds`` of real time (``rate``/``count`` as
+        for ``server_error``)."""
+        self._call(
+            "POST",
+            "/faults/latency",
+            {"operation": operation, "seconds": seconds, "rate": rate, "count": count, "seed": seed},
+        )
+
+    def clear_latency(self, operation: str | None = None) -> None:
+        self._call("DELETE", "/faults/latency", operation=operation)
+
     # --- alarms -------------------------------------------------------------------------------------
     def hold_alarm(self, name: str, state: str, region: str | None = None, reason: str | None = None) -> None:
         """Keep alarm ``name`` in ``state`` (ALARM, OK, INSUFFICIENT_DATA) until released."""

@@ -4,6 +4,10 @@ While an operation runs, the top-level ``EndpointConfigName`` and ``ProductionVa
 (blue) config (Q12) and the new fleet appears only under ``PendingDeploymentSummary``, whose
 ``VariantStatus`` carries the documented status messages. The traffic percentage is not shown anywhere:
 SageMaker does not expose it. Instance counts ramp up during provisioning phases.
+
+Quirks of the real responses (spec 13) are kept: the pending ``InstanceType`` has no ``ml.`` prefix,
+a serverless variant in service shows ``CurrentInstanceCount: 0`` and no ``Desired*`` fields, and
+the live variant shows ``CurrentInstanceCount: 0`` once all traffic is on the new fleet (``plans``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ def resolved_image(image: str) -> str:
     return f"{repository}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
 
 
+def pending_instance_type(instance_type: str) -> str:
+    """``PendingDeploymentSummary`` reports the type without the ``ml.`` prefix (spec 13: ``m5.xlarge``)."""
+    return instance_type.removeprefix("ml.")
+
+
 def _variant(
     view: VariantView, fraction: float, started: float, resolved_at: float, pending: bool
 ) -> dict[str, Any]:
@@ -38,15 +47,18 @@ def _variant(
         "CurrentWeight": view.current_weight,
         "DesiredWeight": fleet.weight,
     }
-    if fleet.serverless is not None:
-        if view.current_count or not pending:
-            data["CurrentServerlessConfig"] = dict(fleet.serverless)
+    if fleet.serverless is not None and not pending:
+        # A serverless variant in service: no instances, its config, and no Desired* fields (spec 13).
+        del data["DesiredWeight"]
+        data["CurrentInstanceCount"] = 0
+        data["CurrentServerlessConfig"] = dict(fleet.serverless)
+    elif fleet.serverless is not None:
         data["DesiredServerlessConfig"] = dict(fleet.serverless)
     else:
         data["CurrentInstanceCount"] = view.count_at(fraction)
         data["DesiredInstanceCount"] = fleet.count
     if pending and fleet.instance_type:
-        data["InstanceType"] = fleet.instance_type
+        data["InstanceType"] = pending_instance_type(fleet.instance_type)
     if view.status:
         data["VariantStatus"] = [
             {"Status": s, "StatusMessage": m, "StartTime": started} for s, m in view.status

@@ -22,12 +22,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from sagemaker_guardrails.emulator.faults import PROVISIONING_REASONS, ProvisioningFault
-from sagemaker_guardrails.emulator.plans import Fleet, Phase, Policy
+from sagemaker_guardrails.emulator.plans import ACCEPTED, Fleet, Phase, Policy
 from sagemaker_guardrails.emulator.recovery import plan_blue_green_rollback, plan_rolling_rollback
 from sagemaker_guardrails.emulator.store import EndpointRecord, VariantState
 
 if TYPE_CHECKING:
     from sagemaker_guardrails.emulator.context import EmulatorContext
+    from sagemaker_guardrails.emulator.settings import EmulatorSettings
+
+
+def alarm_reason(settings: EmulatorSettings, tripped: tuple[str, ...]) -> str:
+    """The FailureReason of an alarm rollback: every tripped alarm, or the first (``alarm_failure_alarms``)."""
+    named = tripped if settings.alarm_failure_alarms == "all" else tripped[:1]
+    return settings.alarm_failure_reason.format(alarms=", ".join(named))
 
 
 @dataclass
@@ -68,7 +75,7 @@ class Engine:
     def start(self, endpoint: EndpointRecord, operation: Operation) -> None:
         endpoint.operation = operation
         endpoint.status = operation.phase.status
-        self._record_phase(endpoint, operation.started)
+        self._record_phase(endpoint, operation.phase_start)
         self._ctx.wake.set()
 
     def advance(self) -> None:
@@ -127,6 +134,8 @@ class Engine:
             or policy.mode == "DEFAULT"
         ):
             return False
+        if op.phase.name == ACCEPTED:
+            return False
         return op.phase.bake or self._ctx.settings.alarm_monitoring == "deployment"
 
     def _poll(self, endpoint: EndpointRecord, op: Operation, horizon: float, end: float) -> bool:
@@ -144,14 +153,10 @@ class Engine:
         assert op.policy is not None
         check = self._ctx.alarms.check(endpoint.region, op.policy.alarms)
         if check.error is None:
-            tripped = check.in_states(list(settings.alarm_trip_states))
+            in_trip_state = set(check.in_states(list(settings.alarm_trip_states)))
+            tripped = tuple(name for name in op.policy.alarms if name in in_trip_state)
             if tripped:
-                self._rollback(
-                    endpoint,
-                    due,
-                    settings.alarm_failure_reason.format(alarms=", ".join(tripped)),
-                    alarms=tripped,
-                )
+                self._rollback(endpoint, due, alarm_reason(settings, tripped), alarms=tripped)
                 return True
             if check.missing and settings.missing_alarm == "rollback":
                 reason = settings.missing_alarm_failure_reason.format(alarms=", ".join(check.missing))

@@ -1,8 +1,16 @@
-"""Injected faults: failed provisioning, failed rolling rollbacks, and throttling.
+"""Injected faults: failed provisioning, failed rolling rollbacks, throttling, 5xx and latency.
 
 Faults are what make rollbacks and retries testable without AWS. They are armed through the admin API
-and consumed by the engine (provisioning, rollback) or by the HTTP front end (throttling). Throttling is
-a token bucket in *real* time, because client retries and back-off run in real time.
+and consumed by the engine (provisioning, rollback) or by the HTTP front end (throttling, server errors,
+latency). Throttling is a token bucket in *real* time, because client retries and back-off run in real
+time; latency is real time too, for the same reason.
+
+Server errors and latency hit an operation ("*" = every operation) either on every call, on a seeded
+random share of the calls (``rate``, a probability; the same ``seed`` gives the same sequence), or on
+the next ``count`` calls (``rate`` and ``count`` combine: the fault ends after ``count`` hits). A server
+error either refuses the call before anything happens (``mode="before"``) or performs it and then loses
+the response (``mode="after"``): the client sees a 500 for a call that did take effect, which is what
+makes a mutating call ambiguous.
 """
 
 from __future__ import annotations
@@ -11,7 +19,9 @@ import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
+
+from sagemaker_guardrails.emulator.hits import ERROR_MODES, SERVER_ERRORS, ErrorMode, Hits, ServerError, hits
 
 ProvisioningKind = Literal["model-download", "capacity", "health-check"]
 
@@ -45,6 +55,18 @@ class Throttle:
     throttled: int = 0
 
 
+@dataclass
+class _ServerErrorRule:
+    hits: Hits
+    error: ServerError
+
+
+@dataclass
+class _LatencyRule:
+    hits: Hits
+    seconds: float
+
+
 class Faults:
     """Thread-safe registry of armed faults."""
 
@@ -54,6 +76,8 @@ class Faults:
         self._provisioning: deque[ProvisioningFault] = deque()
         self._rollback: list[tuple[str, str | None]] = []
         self._throttles: dict[str, Throttle] = {}
+        self._errors: dict[str, _ServerErrorRule] = {}
+        self._latency: dict[str, _LatencyRule] = {}
 
     def fail_next_provisioning(self, fault: ProvisioningFault) -> None:
         with self._lock:
@@ -116,11 +140,86 @@ class Faults:
             else:
                 self._throttles.pop(operation, None)
 
+    def server_error(
+        self,
+        operation: str,
+        *,
+        status: int = 500,
+        code: str | None = None,
+        message: str | None = None,
+        mode: str = "before",
+        rate: float = 1.0,
+        count: int | None = None,
+        seed: int | None = None,
+    ) -> None:
+        """Answer ``operation`` with HTTP ``status``: refused (``before``) or performed and lost (``after``)."""
+        if status not in SERVER_ERRORS:
+            raise ValueError(f"status must be one of {', '.join(map(str, SERVER_ERRORS))}; got {status}")
+        if mode not in ERROR_MODES:
+            raise ValueError(f"mode must be one of {', '.join(ERROR_MODES)}; got {mode!r}")
+        default_code, default_message = SERVER_ERRORS[status]
+        error = ServerError(status, code or default_code, message or default_message, cast(ErrorMode, mode))
+        rule = _ServerErrorRule(hits(operation, rate, count, seed), error)
+        with self._lock:
+            self._errors[operation] = rule
+
+    def take_server_error(self, operation: str) -> ServerError | None:
+        """The server error this call of ``operation`` gets, if any (consumes one hit)."""
+        with self._lock:
+            rule = self._errors.get(operation) or self._errors.get("*")
+            if rule is None or not rule.hits.hit():
+                return None
+            if rule.hits.spent:
+                del self._errors[rule.hits.operation]
+            return rule.error
+
+    def latency(
+        self,
+        operation: str,
+        seconds: float,
+        *,
+        rate: float = 1.0,
+        count: int | None = None,
+        seed: int | None = None,
+    ) -> None:
+        """Delay answers to ``operation`` by ``seconds`` of real time."""
+        if not 0 < seconds <= 300:
+            raise ValueError(f"seconds must be in (0, 300]; got {seconds}")
+        rule = _LatencyRule(hits(operation, rate, count, seed), float(seconds))
+        with self._lock:
+            self._latency[operation] = rule
+
+    def take_latency(self, operation: str) -> float:
+        """Real seconds to wait before answering this call of ``operation`` (0: none)."""
+        with self._lock:
+            rule = self._latency.get(operation) or self._latency.get("*")
+            if rule is None or not rule.hits.hit():
+                return 0.0
+            if rule.hits.spent:
+                del self._latency[rule.hits.operation]
+            return rule.seconds
+
+    def clear_server_errors(self, operation: str | None = None) -> None:
+        with self._lock:
+            if operation is None:
+                self._errors.clear()
+            else:
+                self._errors.pop(operation, None)
+
+    def clear_latency(self, operation: str | None = None) -> None:
+        with self._lock:
+            if operation is None:
+                self._latency.clear()
+            else:
+                self._latency.pop(operation, None)
+
     def clear(self) -> None:
         with self._lock:
             self._provisioning.clear()
             self._rollback.clear()
             self._throttles.clear()
+            self._errors.clear()
+            self._latency.clear()
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -137,4 +236,6 @@ class Faults:
                     }
                     for t in self._throttles.values()
                 ],
+                "server_errors": [{**r.hits.describe(), **asdict(r.error)} for r in self._errors.values()],
+                "latency": [{**r.hits.describe(), "seconds": r.seconds} for r in self._latency.values()],
             }

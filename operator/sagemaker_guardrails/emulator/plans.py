@@ -21,6 +21,7 @@ from typing import Any, Literal
 from sagemaker_guardrails.emulator.settings import EmulatorSettings
 
 Mode = Literal["DEFAULT", "ALL_AT_ONCE", "CANARY", "LINEAR", "ROLLING"]
+ACCEPTED = "Accepted"
 StatusEntry = tuple[str, str]
 WAIT = "WaitIntervalInSeconds"
 TERMINATION_WAIT = "TerminationWaitInSeconds"
@@ -117,6 +118,21 @@ def live_views(states: tuple[Any, ...], status: tuple[StatusEntry, ...] = ()) ->
     return tuple(VariantView(s.fleet, s.current_count, s.current_weight, status) for s in states)
 
 
+def plan_accepted(blue: tuple[Any, ...], settings: EmulatorSettings) -> Phase:
+    """The first seconds after UpdateEndpoint (spec 13): Updating, but no deployment shown yet.
+
+    Real endpoints answer ``Updating`` with no ``PendingDeploymentSummary`` and no ``VariantStatus``
+    right after the call; the deployment's ``StartTime`` is about 3 s later.
+    """
+    return Phase(
+        ACCEPTED,
+        "update accepted: no deployment summary yet",
+        settings.update_summary_delay_seconds,
+        "Updating",
+        live_views(blue),
+    )
+
+
 def plan_create(green: tuple[Fleet, ...], settings: EmulatorSettings) -> list[Phase]:
     pending = tuple(VariantView(f, f.count, 0.0, (launching(f, f.count),), ramp_from=0) for f in green)
     size = max(f.count for f in green)
@@ -157,8 +173,13 @@ def _traffic(
 def plan_blue_green(
     blue: tuple[Any, ...], green: tuple[Fleet, ...], policy: Policy, settings: EmulatorSettings
 ) -> list[Phase]:
-    """``blue`` holds the live ``VariantState`` objects; ``green`` the fleets of the new config."""
+    """``blue`` holds the live ``VariantState`` objects; ``green`` the fleets of the new config.
+
+    Once all traffic is on the new fleet (final bake, termination) the old variant reports
+    ``CurrentInstanceCount: 0`` with its ``DesiredInstanceCount`` unchanged (spec 13).
+    """
     live = live_views(blue)
+    drained = tuple(VariantView(s.fleet, 0, s.current_weight) for s in blue)
     old = sum(s.current_count for s in blue)
     steps = _step_counts(green, policy)
     n = len(steps)
@@ -201,7 +222,8 @@ def plan_blue_green(
                 traffic=traffic,
             )
         )
-        bakes = _final_bakes(policy, settings) if k == n else [(policy.wait, WAIT)]
+        final = k == n
+        bakes = _final_bakes(policy, settings) if final else [(policy.wait, WAIT)]
         for seconds, source in bakes:
             views = tuple(
                 VariantView(f, shown(f), f.weight, (baking(seconds, source, kind, counts[f.name]),))
@@ -214,7 +236,7 @@ def plan_blue_green(
                     label,
                     seconds,
                     "Updating",
-                    live,
+                    drained if final else live,
                     views,
                     bake=True,
                     step=k,
@@ -223,9 +245,7 @@ def plan_blue_green(
                 )
             )
     done = tuple(VariantView(f, f.count, f.weight) for f in green)
-    ending = tuple(
-        VariantView(s.fleet, s.current_count, s.current_weight, (terminating(s.current_count),)) for s in blue
-    )
+    ending = tuple(VariantView(s.fleet, 0, s.current_weight, (terminating(s.current_count),)) for s in blue)
     phases.append(
         Phase(
             "Terminating",

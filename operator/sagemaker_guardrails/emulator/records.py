@@ -29,6 +29,7 @@ class Call:
     http_status: int
     duration_ms: float
     internal: bool
+    fault: str | None = None  # throttle | server-error | lost-response | latency
 
 
 class CallLog:

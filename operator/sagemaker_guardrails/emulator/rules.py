@@ -4,6 +4,9 @@ The model's doc strings carry rules the client never enforces (spec 1.4): only o
 at most 50 % of the variant, linear steps 10-50 %, rolling batches 5-50 % and not for serverless or
 multi-variant endpoints, a timeout larger than the waits, the same variant names as the running config.
 Every rule fails with a ``ValidationException`` that names the field, before anything changes.
+Serverless variants have no instances to size a canary or a linear step on: a blue/green policy on them
+falls back to plain all-at-once (or is rejected, ``serverless_blue_green``), for CreateEndpoint (which
+only stores it) and UpdateEndpoint alike.
 
 Percentages refer to each variant's own instance count (Q9) and become instance counts with
 ``capacity_rounding`` and a minimum of one (Q11). Endpoints on the exclusions list (Marketplace models,
@@ -177,6 +180,8 @@ def resolve_policy(
         if not alarms:
             return Policy("DEFAULT", note="no update policy: blue/green all-at-once")
         policy = Policy("ALL_AT_ONCE", alarms=alarms, note="no update policy: blue/green all-at-once")
+    if policy.mode != "ROLLING" and any(f.serverless is not None for f in green):
+        return _serverless(settings)
     if policy.timeout is not None:
         plan = (plan_rolling if policy.mode == "ROLLING" else plan_blue_green)(
             tuple(_stand_in(f) for f in green), green, policy, settings
@@ -187,6 +192,15 @@ def resolve_policy(
                 f"Invalid MaximumExecutionTimeoutInSeconds: {policy.timeout:g} must be larger than the total waiting time of {waits:g} seconds (WaitIntervalInSeconds and TerminationWaitInSeconds)."
             )
     return policy
+
+
+def _serverless(settings: EmulatorSettings) -> Policy:
+    """Blue/green guardrails on a serverless variant (spec 5, Q8): plain all-at-once, or rejected."""
+    if settings.serverless_blue_green == "reject":
+        raise validation_error(
+            "Invalid DeploymentConfig: deployment guardrails are not supported for serverless endpoints."
+        )
+    return Policy("DEFAULT", note="serverless endpoint: all-at-once without guardrails")
 
 
 def _blue_green(

@@ -59,6 +59,12 @@ class EmulatorSettings(BaseModel):
         60.0, ge=0, description="Blue/green rollback: traffic back to blue and green torn down."
     )
     deletion_seconds: float = Field(30.0, ge=0, description="Time an endpoint stays Deleting.")
+    update_summary_delay_seconds: float = Field(
+        3.0,
+        ge=0,
+        description="After UpdateEndpoint the endpoint is Updating with no PendingDeploymentSummary and no "
+        "VariantStatus for this long; the deployment's StartTime is the end of it (spec 13).",
+    )
     config_read_delay_seconds: float = Field(
         0.0,
         ge=0,
@@ -149,8 +155,14 @@ class EmulatorSettings(BaseModel):
 
     # --- failure reasons (Q7) -------------------------------------------------------------------------
     alarm_failure_reason: str = Field(
-        "Deployment rolled back: alarm(s) {alarms} in ALARM state",
-        description="FailureReason after an alarm rollback; {alarms} = comma-separated names (Q7).",
+        "One or more configured alarm for automatic rollback deployment is in ALARM state: [{alarms}].",
+        description="FailureReason after an alarm rollback (spec 13); {alarms} = the tripped alarm names, "
+        "joined by ', '.",
+    )
+    alarm_failure_alarms: Literal["all", "first"] = Field(
+        "all",
+        description="Which tripped alarms the alarm FailureReason names when several are in ALARM: all of "
+        "them, in the configured order, or only the first (recordings show one alarm only).",
     )
     missing_alarm_failure_reason: str = Field(
         "Deployment rolled back: alarm(s) {alarms} could not be found",

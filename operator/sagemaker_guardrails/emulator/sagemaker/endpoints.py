@@ -3,6 +3,8 @@
 Every mutation of a busy endpoint (Creating, Updating, SystemUpdating, RollingBack, Deleting) fails with
 ``Cannot update in-progress endpoint "<arn>"``: there is no way to cancel a deployment (spec 1.2, 2).
 ``UpdateEndpoint`` returns as soon as the update is accepted; everything after that is the engine's job.
+For ``update_summary_delay_seconds`` after the call the endpoint is ``Updating`` with no
+``PendingDeploymentSummary`` yet (spec 13); the deployment's ``StartTime`` is the end of that window.
 All checks run before anything changes, so a rejected request leaves no trace.
 """
 
@@ -13,7 +15,14 @@ from typing import Any
 from sagemaker_guardrails.emulator.context import EmulatorContext
 from sagemaker_guardrails.emulator.describe import current_status, describe_endpoint, endpoint_summary
 from sagemaker_guardrails.emulator.engine import Operation
-from sagemaker_guardrails.emulator.plans import Fleet, Policy, plan_blue_green, plan_create, plan_rolling
+from sagemaker_guardrails.emulator.plans import (
+    Fleet,
+    Policy,
+    plan_accepted,
+    plan_blue_green,
+    plan_create,
+    plan_rolling,
+)
 from sagemaker_guardrails.emulator.recovery import plan_delete, plan_scale
 from sagemaker_guardrails.emulator.rules import (
     check_variant_names,
@@ -125,16 +134,6 @@ def _policy_for_update(
     policy = resolve_policy(deployment, green, settings)
     if policy.mode == "DEFAULT":
         return policy, deployment, green
-    if any(f.serverless is not None for f in green):
-        if policy.mode == "ROLLING" or settings.serverless_blue_green == "reject":
-            raise validation_error(
-                "Invalid DeploymentConfig: deployment guardrails are not supported for serverless endpoints."
-            )
-        return (
-            Policy("DEFAULT", note="serverless endpoint: all-at-once without guardrails"),
-            deployment,
-            green,
-        )
     excluded_reason = exclusion(green, endpoint.live, store.models, settings.account_id, settings)
     if excluded_reason:
         return Policy("DEFAULT", note=excluded_reason), deployment, green
@@ -166,17 +165,21 @@ def update_endpoint(ctx: EmulatorContext, region: str, params: dict[str, Any]) -
     builder = plan_rolling if policy.mode == "ROLLING" else plan_blue_green
     phases = builder(endpoint.live, green, policy, ctx.settings)
     now = ctx.clock.now()
+    delay = ctx.settings.update_summary_delay_seconds
+    if delay > 0:
+        phases.insert(0, plan_accepted(endpoint.live, ctx.settings))
+    started = now + delay
     operation = Operation(
         "update",
         phases,
-        now,
+        started,
         now,
         target_config=config.name,
         previous_config=endpoint.config_name,
         previous_live=endpoint.live,
         green=green,
         policy=policy,
-        deadline=None if policy.timeout is None else now + policy.timeout,
+        deadline=None if policy.timeout is None else started + policy.timeout,
         extras=_extras(ctx, region, config),
     )
     endpoint.last_deployment_config = deployment or None
