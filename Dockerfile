@@ -21,16 +21,20 @@ WORKDIR /src
 COPY requirements/ requirements/
 RUN python -m venv /opt/build \
  && /opt/build/bin/pip install --require-hashes --no-deps -r requirements/build.lock
-# The runtime virtualenv has no pip: the toolchain's pip installs into it (--python).
+# The runtime virtualenv has no pip: the toolchain's pip installs into it (--python). The
+# dependencies are compiled here, so that a change of the operator's code rebuilds only the layer
+# below.
 RUN python -m venv --without-pip /opt/venv \
  && /opt/build/bin/pip --python /opt/venv/bin/python install --no-compile --require-hashes --no-deps \
-      -r requirements/operator.lock
+      -r requirements/operator.lock \
+ && /opt/venv/bin/python -m compileall -q -j 0 /opt/venv
 COPY pyproject.toml README.md ./
 COPY operator/ operator/
 RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/wheels . \
  && /opt/build/bin/pip --python /opt/venv/bin/python install --no-compile --no-deps /tmp/wheels/*.whl \
  && /opt/build/bin/pip --python /opt/venv/bin/python check \
- && /opt/venv/bin/python -m compileall -q -j 0 /opt/venv
+ && /opt/venv/bin/python -m compileall -q -j 0 \
+      "$(/opt/venv/bin/python -c 'import os, sagemaker_guardrails; print(os.path.dirname(sagemaker_guardrails.__file__))')"
 
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="sagemaker-guardrails" \

@@ -72,13 +72,9 @@ def _run(*argv: str) -> str:
 def config(image: Image) -> dict[str, Any]:
     """The image's OCI configuration (User, Env, Entrypoint, Cmd, WorkingDir, ExposedPorts, Labels)."""
     if image.builder == "docker":
-        found: dict[str, Any] = json.loads(
-            _run("docker", "image", "inspect", "--format", "{{json .Config}}", image.ref)
-        )
+        found: dict[str, Any] = json.loads(_run("docker", "image", "inspect", image.ref))[0]["Config"]
     else:
-        found = json.loads(
-            _run("buildah", "inspect", "--type", "image", "--format", "{{json .OCIv1.Config}}", image.ref)
-        )
+        found = json.loads(_run("buildah", "inspect", "--type", "image", image.ref))["OCIv1"]["config"]
     return found
 
 

@@ -181,7 +181,7 @@ class Container:
     def stop(self) -> None:
         """SIGTERM (runc forwards it to the container's PID 1), then the container is deleted."""
         if self.process is not None:
-            self.process.stop(timeout=20)
+            self.process.stop(timeout=10)
         self._delete()
 
     def _delete(self) -> None:
