@@ -78,13 +78,6 @@ def config(image: Image) -> dict[str, Any]:
     return found
 
 
-def size_bytes(image: Image) -> int:
-    if image.builder == "docker":
-        return int(_run("docker", "image", "inspect", "--format", "{{.Size}}", image.ref))
-    listed = json.loads(_run("buildah", "images", "--json", image.ref))
-    return int(listed[0]["size"])
-
-
 @contextmanager
 def root_filesystem(image: Image) -> Iterator[Path]:
     """The image's file system, as a directory, for as long as the context lasts: buildah mounts a
