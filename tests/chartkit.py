@@ -28,7 +28,8 @@ CRD_NAME = "guardedendpoints.sagemaker-guardrails.dev"
 
 VALUE_SETS: dict[str, dict[str, Any]] = {
     "default": {},
-    "ha": {"replicaCount": 3, "podDisruptionBudget": {"enabled": True}},
+    # Several replicas and nothing else: the production defaults (PDB, spread) follow from it.
+    "ha": {"replicaCount": 3},
     "elected": {"leaderElection": {"enabled": True}},
     "namespaced": {"operator": {"watchNamespaces": WATCHED}},
     "namespaced-ha": {"replicaCount": 2, "operator": {"watchNamespaces": WATCHED}},
@@ -59,6 +60,12 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         },
         "grafanaDashboard": {"enabled": True},
         "podDisruptionBudget": {"enabled": True},
+        "networkPolicy": {
+            "enabled": True,
+            "metricsFrom": [
+                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+            ],
+        },
         "priorityClassName": "system-cluster-critical",
         "nodeSelector": {"kubernetes.io/os": "linux"},
         "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ops", "effect": "NoSchedule"}],

@@ -1,9 +1,13 @@
 """Every Prometheus metric of the operator, in one place.
 
 Labels are low-cardinality on purpose: outcome, operation, AWS error code, strategy and phase,
-never a resource name or namespace (a thousand GuardedEndpoints must not mean a thousand series
-per metric). Per-object state that a gauge needs (which phase each resource is in) is kept
-inside :class:`Metrics`, keyed by uid, and only the counts are exported.
+never a resource name (a thousand GuardedEndpoints must not mean a thousand series per metric).
+The deployment metrics and the phase gauge also carry ``resource_namespace``, the GuardedEndpoint's
+namespace, so that an alert can name (and be routed to) the team whose endpoint it is; there are
+far fewer namespaces than resources. It is not called ``namespace``: Prometheus gives every scraped
+series the operator pod's namespace under that name, and would rename a clashing label of ours
+to ``exported_namespace``. Per-object state that a gauge needs (which phase each resource is in)
+is kept inside :class:`Metrics`, keyed by uid, and only the counts are exported.
 
 The objects live in a :class:`~prometheus_client.CollectorRegistry` owned by the composition
 root, not in prometheus-client's global registry, so tests build as many instances as they like.
@@ -22,11 +26,21 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-__all__ = ["DEPLOYMENT_OUTCOMES", "PREFIX", "RECONCILE_OUTCOMES", "LoopFigures", "Metrics", "MetricsServer"]
+__all__ = [
+    "DEPLOYMENT_OUTCOMES",
+    "NAMESPACE_LABEL",
+    "PREFIX",
+    "RECONCILE_OUTCOMES",
+    "LoopFigures",
+    "Metrics",
+    "MetricsServer",
+]
 
 PREFIX = "sagemaker_guardrails_"
 RECONCILE_OUTCOMES = ("ok", "requeued", "error", "stalled")
 DEPLOYMENT_OUTCOMES = ("Started", "Succeeded", "RolledBack", "Failed")
+# The GuardedEndpoint's namespace (see the module docstring for why not ``namespace``).
+NAMESPACE_LABEL = "resource_namespace"
 
 # Guarded deployments take minutes to hours (MaximumExecutionTimeout is up to 8 h).
 _DEPLOYMENT_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 43200)
@@ -116,12 +130,15 @@ class Metrics:
         )
         self.deployments = Counter(
             f"{PREFIX}deployments_total",
-            "Deployments by strategy and outcome (Started, Succeeded, RolledBack, Failed).",
-            ["strategy", "outcome"],
+            "Deployments by the resource's namespace, strategy and outcome (Started, Succeeded, RolledBack, Failed).",
+            [NAMESPACE_LABEL, "strategy", "outcome"],
             registry=r,
         )
         self.rollbacks = Counter(
-            f"{PREFIX}rollbacks_total", "Deployments SageMaker rolled back.", ["strategy"], registry=r
+            f"{PREFIX}rollbacks_total",
+            "Deployments SageMaker rolled back, by the resource's namespace and strategy.",
+            [NAMESPACE_LABEL, "strategy"],
+            registry=r,
         )
         self.deployment_duration = Histogram(
             f"{PREFIX}deployment_duration_seconds",
@@ -130,7 +147,12 @@ class Metrics:
             buckets=_DEPLOYMENT_BUCKETS,
             registry=r,
         )
-        self.resources = Gauge(f"{PREFIX}resources", "GuardedEndpoints by phase.", ["phase"], registry=r)
+        self.resources = Gauge(
+            f"{PREFIX}resources",
+            "GuardedEndpoints by namespace and phase.",
+            [NAMESPACE_LABEL, "phase"],
+            registry=r,
+        )
         self.info = Gauge(f"{PREFIX}operator_info", "Operator build information.", ["version"], registry=r)
         self.info.labels(version=version).set(1)
         self.status_write_failures = Counter(
@@ -172,7 +194,7 @@ class Metrics:
         )
         self._loop = _LoopCollector()
         self.registry.register(self._loop)
-        self._phases: dict[str, str] = {}
+        self._phases: dict[str, tuple[str, str]] = {}  # uid -> (namespace, phase)
         self._lock = threading.Lock()
 
     def record_aws_call(self, service: str, operation: str, error_code: str) -> None:
@@ -210,35 +232,37 @@ class Metrics:
         """Export the queue figures of ``loop`` (read at scrape time)."""
         self._loop.loop = loop
 
-    def deployment_started(self, strategy: str) -> None:
-        self.deployments.labels(strategy=strategy, outcome="Started").inc()
+    def deployment_started(self, strategy: str, namespace: str = "") -> None:
+        self.deployments.labels(namespace, strategy, "Started").inc()
 
-    def deployment_finished(self, strategy: str, outcome: str, duration_seconds: float | None) -> None:
+    def deployment_finished(
+        self, strategy: str, outcome: str, duration_seconds: float | None, namespace: str = ""
+    ) -> None:
         if outcome not in DEPLOYMENT_OUTCOMES or outcome == "Started":
             raise ValueError(f"unknown deployment outcome {outcome!r}")
-        self.deployments.labels(strategy=strategy, outcome=outcome).inc()
+        self.deployments.labels(namespace, strategy, outcome).inc()
         if outcome == "RolledBack":
-            self.rollbacks.labels(strategy=strategy).inc()
+            self.rollbacks.labels(namespace, strategy).inc()
         if duration_seconds is not None:
             self.deployment_duration.labels(strategy=strategy, outcome=outcome).observe(duration_seconds)
 
-    def set_phase(self, uid: str, phase: str | None) -> None:
+    def set_phase(self, uid: str, phase: str | None, namespace: str = "") -> None:
         """Remember the phase of one resource (``None`` forgets it) and refresh the gauge."""
         with self._lock:
             if phase is None:
                 self._phases.pop(uid, None)
             else:
-                self._phases[uid] = phase
+                self._phases[uid] = (namespace, phase)
             counts = _Tally(self._phases.values())
-            for labels in list(self._known_phases()):
+            for labels in self._known_series():
                 if labels not in counts:
-                    self.resources.labels(phase=labels).set(0)
-            for name, count in counts.items():
-                self.resources.labels(phase=name).set(count)
+                    self.resources.labels(*labels).set(0)
+            for (where, name), count in counts.items():
+                self.resources.labels(where, name).set(count)
 
-    def _known_phases(self) -> list[str]:
+    def _known_series(self) -> list[tuple[str, str]]:
         return [
-            sample.labels["phase"]
+            (sample.labels[NAMESPACE_LABEL], sample.labels["phase"])
             for metric in self.resources.collect()
             for sample in metric.samples
             if "phase" in sample.labels

@@ -80,6 +80,7 @@ EXPECTED_KINDS: dict[str, dict[str, int]] = {
         "RoleBinding": 3,
         "Service": 1,
         "Deployment": 1,
+        "PodDisruptionBudget": 1,
     },
     "full": {
         "ServiceAccount": 1,
@@ -90,6 +91,7 @@ EXPECTED_KINDS: dict[str, dict[str, int]] = {
         "Service": 1,
         "Deployment": 1,
         "PodDisruptionBudget": 1,
+        "NetworkPolicy": 1,
         "ServiceMonitor": 1,
         "PrometheusRule": 1,
         "ConfigMap": 1,
@@ -492,6 +494,74 @@ def test_pod_disruption_budget_selects_the_pods(rendered: dict[str, list[dict[st
 
 
 @pytest.mark.parametrize(
+    ("values", "budget"),
+    [
+        ({}, False),
+        ({"replicaCount": 2}, True),
+        ({"replicaCount": 2, "podDisruptionBudget": {"enabled": False}}, False),
+        ({"podDisruptionBudget": {"enabled": True}}, True),
+    ],
+)
+def test_several_replicas_get_a_disruption_budget_by_default(values: dict[str, Any], budget: bool) -> None:
+    assert len(only(render(values), "PodDisruptionBudget")) == int(budget)
+
+
+def pod_spec(values: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = one(render(values), "Deployment")["spec"]["template"]["spec"]
+    return spec
+
+
+def test_several_replicas_spread_over_nodes_and_zones(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    deployment = one(rendered["ha"], "Deployment")
+    pod, labels = deployment["spec"]["template"]["spec"], deployment["spec"]["template"]["metadata"]["labels"]
+    (preferred,) = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    term = preferred["podAffinityTerm"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    assert term["labelSelector"]["matchLabels"].items() <= labels.items()
+    (spread,) = pod["topologySpreadConstraints"]
+    assert spread["topologyKey"] == "topology.kubernetes.io/zone"
+    assert spread["whenUnsatisfiable"] == "ScheduleAnyway" and spread["maxSkew"] == 1
+    assert spread["labelSelector"]["matchLabels"].items() <= labels.items()
+    single = one(rendered["default"], "Deployment")["spec"]["template"]["spec"]
+    assert "affinity" not in single and "topologySpreadConstraints" not in single
+
+
+def test_spread_defaults_give_way_to_the_users_settings() -> None:
+    hard = pod_spec({"replicaCount": 2, "highAvailability": {"podAntiAffinity": "hard"}})
+    (required,) = hard["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert required["topologyKey"] == "kubernetes.io/hostname"
+    off = pod_spec(
+        {"replicaCount": 2, "highAvailability": {"podAntiAffinity": "none", "zoneTopologyKey": ""}}
+    )
+    assert "affinity" not in off and "topologySpreadConstraints" not in off
+    node = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}}}
+    merged = pod_spec({"replicaCount": 2, "affinity": node})["affinity"]
+    assert set(merged) == {"nodeAffinity", "podAntiAffinity"}
+    own = {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []}}
+    assert pod_spec({"replicaCount": 2, "affinity": own})["affinity"] == own
+    spread = [{"maxSkew": 2, "topologyKey": "rack", "whenUnsatisfiable": "DoNotSchedule"}]
+    assert (
+        pod_spec({"replicaCount": 2, "topologySpreadConstraints": spread})["topologySpreadConstraints"]
+        == spread
+    )
+
+
+def test_network_policy_admits_the_metrics_and_health_ports(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    policy = one(rendered["full"], "NetworkPolicy")
+    deployment = one(rendered["full"], "Deployment")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+    assert policy["spec"]["policyTypes"] == ["Ingress"], "egress stays open (AWS has no fixed addresses)"
+    ports = {p["name"] for p in container(rendered["full"])["ports"]}
+    admitted = {port["port"] for rule in policy["spec"]["ingress"] for port in rule["ports"]}
+    assert admitted == ports == {"metrics", "health"}
+    metrics_rule = next(r for r in policy["spec"]["ingress"] if r["ports"][0]["port"] == "metrics")
+    assert metrics_rule["from"] == VALUE_SETS["full"]["networkPolicy"]["metricsFrom"]
+
+
+@pytest.mark.parametrize(
     ("values", "complaint"),
     [
         ({"replicas": 2}, "additional properties 'replicas' not allowed"),
@@ -506,6 +576,8 @@ def test_pod_disruption_budget_selects_the_pods(rendered: dict[str, list[dict[st
         ({"leaderElection": {"enabled": "auto"}}, "/leaderElection/enabled"),
         ({"leaderElection": {"leaseDurationSeconds": 0}}, "/leaderElection/leaseDurationSeconds"),
         ({"health": {"livenessProbe": {"path": "/livez"}}}, "/health/livenessProbe"),
+        ({"highAvailability": {"podAntiAffinity": "always"}}, "/highAvailability/podAntiAffinity"),
+        ({"podDisruptionBudget": {"enabled": "yes"}}, "/podDisruptionBudget/enabled"),
         # The kopf peering values are gone; old values files fail loudly instead of being ignored.
         ({"peering": {"create": True}}, "additional properties 'peering' not allowed"),
         ({"operator": {"priority": 100}}, "additional properties 'priority' not allowed"),

@@ -28,15 +28,39 @@ TARGET_LABELS = {"job", "namespace", "instance", "pod", "service", "container", 
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__range": "1h", "$__interval": "1m"}
 
 
+class _Stats:
+    keys, due, processing, oldest_overdue_seconds = 3, 1, 1, 12.5
+
+
+class _Queue:
+    def stats(self) -> _Stats:
+        return _Stats()
+
+
+class _Loop:
+    """What the reconcile loop shows the metrics at scrape time (loop.Controller in the operator)."""
+
+    queue = _Queue()
+
+    def phase_ages(self) -> dict[str, float]:
+        return {"InService": 4.0}
+
+
 @pytest.fixture(scope="module")
 def exported() -> dict[str, set[str]]:
-    """Sample name -> label names, from the operator's real metrics after one of everything."""
+    """Sample name -> label names, from the operator's real metrics after one of everything,
+    the loop's scrape-time figures included."""
     metrics = Metrics(version="0.0.0-test")
     metrics.record_aws_call("sagemaker", "DescribeEndpoint", "")
     metrics.record_reconcile("ok", 0.2)
-    metrics.deployment_started("Canary")
-    metrics.deployment_finished("Canary", "RolledBack", 900.0)
-    metrics.set_phase("uid-1", "RolledBack")
+    metrics.deployment_started("Canary", namespace="ml-prod")
+    metrics.deployment_finished("Canary", "RolledBack", 900.0, namespace="ml-prod")
+    metrics.set_phase("uid-1", "RolledBack", namespace="ml-prod")
+    metrics.status_write_failed("Conflict")
+    metrics.kube_request_failed("event", "Forbidden")
+    metrics.pass_failed("KeyError")
+    metrics.leader.set(1)
+    metrics.watch_loop(_Loop())
     text = generate_latest(metrics.registry).decode()
     samples: dict[str, set[str]] = {"up": set()}
     for family in text_string_to_metric_families(text):
@@ -96,6 +120,8 @@ def test_alerts_cover_rollbacks_stalled_resources_errors_and_a_dead_operator(
         "SageMakerGuardrailsRollback",
         "SageMakerGuardrailsStalled",
         "SageMakerGuardrailsReconcileErrors",
+        "SageMakerGuardrailsStatusWriteFailures",
+        "SageMakerGuardrailsReconcileBacklog",
         "SageMakerGuardrailsOperatorDown",
     ]
 
@@ -114,13 +140,76 @@ def test_alert_expressions_query_exported_metrics_of_this_release(
         assert rule["labels"]["severity"] in ("warning", "critical")
 
 
-def test_alert_annotations_only_use_labels_the_expression_keeps(rules: list[dict[str, Any]]) -> None:
+def kept_labels(node: Any, exported: dict[str, set[str]]) -> set[str]:
+    """The labels the series of ``node`` carry (what an alert's annotations can use)."""
+    if isinstance(node, promql.VectorSelector):
+        return exported[node.name] | TARGET_LABELS
+    if isinstance(node, promql.MatrixSelector):
+        return kept_labels(node.vector_selector, exported)
+    if isinstance(node, promql.AggregateExpr):
+        assert node.modifier is None or node.modifier.type == promql.AggModifierType.By, "by (...) only"
+        return set(node.modifier.labels) if node.modifier else set()
+    if isinstance(node, promql.Call):
+        if node.func.name == "label_replace":
+            return kept_labels(node.args[0], exported) | {node.args[1].val}
+        if node.func.name == "absent":
+            return set()
+        return kept_labels(node.args[0], exported)
+    if isinstance(node, promql.BinaryExpr):
+        return kept_labels(node.lhs, exported)  # comparisons, `and` and group_left keep the left side
+    if isinstance(node, promql.ParenExpr):
+        return kept_labels(node.expr, exported)
+    return set()
+
+
+def test_alert_annotations_only_use_labels_the_expression_keeps(
+    rules: list[dict[str, Any]], exported: dict[str, set[str]]
+) -> None:
     for rule in rules:
         used = set(re.findall(r"\$labels\.(\w+)", rule["annotations"]["summary"]))
+        kept = kept_labels(promql.parse(rule["expr"]), exported)
+        assert used <= kept, f"{rule['alert']} summary uses {used - kept}, dropped by the expression"
+
+
+def test_kept_labels_follow_the_aggregation(exported: dict[str, set[str]]) -> None:
+    summed = promql.parse("sum by (strategy) (sagemaker_guardrails_rollbacks_total) > 0")
+    assert kept_labels(summed, exported) == {"strategy"}
+    renamed = promql.parse('label_replace(sum by (a) (up), "b", "$1", "a", "(.*)")')
+    assert kept_labels(renamed, exported) == {"a", "b"}
+
+
+def test_endpoint_alerts_name_and_route_to_the_endpoints_namespace(
+    rules: list[dict[str, Any]], exported: dict[str, set[str]]
+) -> None:
+    """Rollbacks and stalled resources belong to the team of the GuardedEndpoint's namespace: the
+    alert's ``namespace`` label is that namespace (Alertmanager and AlertmanagerConfig route by
+    it), and its summary names it. The target's own ``namespace`` is the operator's."""
+    by_name = {r["alert"]: r for r in rules}
+    for alert in ("SageMakerGuardrailsRollback", "SageMakerGuardrailsStalled"):
+        rule = by_name[alert]
         tree = promql.parse(rule["expr"])
         top = tree.lhs if isinstance(tree, promql.BinaryExpr) else tree
-        kept = set(top.modifier.labels) if isinstance(top, promql.AggregateExpr) and top.modifier else set()
-        assert used <= kept, f"{rule['alert']} summary uses {used - kept}, dropped by the aggregation"
+        assert isinstance(top, promql.Call) and top.func.name == "label_replace", alert
+        assert [a.val for a in top.args[1:]] == ["namespace", "$1", "resource_namespace", "(.*)"], alert
+        assert "resource_namespace" in kept_labels(top.args[0], exported), alert
+        assert "$labels.resource_namespace" in rule["annotations"]["summary"], alert
+        assert "$labels.namespace" not in rule["annotations"]["summary"], alert
+
+
+def test_loop_alerts_watch_status_writes_and_the_queue_of_the_leader(rules: list[dict[str, Any]]) -> None:
+    by_name = {r["alert"]: r for r in rules}
+    writes = by_name["SageMakerGuardrailsStatusWriteFailures"]["expr"]
+    assert "sagemaker_guardrails_status_write_failures_total" in writes
+    backlog = promql.parse(by_name["SageMakerGuardrailsReconcileBacklog"]["expr"])
+    assert isinstance(backlog, promql.BinaryExpr) and str(backlog.op) == "and"
+    assert backlog.modifier is not None and list(backlog.modifier.matching.labels) == ["pod"]
+    names = {name for name, _ in selectors(backlog)}
+    assert names == {
+        "sagemaker_guardrails_reconcile_queue_oldest_overdue_seconds",
+        "sagemaker_guardrails_leader",
+    }
+    threshold = one(render(VALUE_SETS["full"]), "PrometheusRule")
+    assert "> 120 and" in threshold["spec"]["groups"][0]["rules"][4]["expr"], "thresholdSeconds default"
 
 
 def test_alerts_can_be_switched_off_one_by_one() -> None:
@@ -138,7 +227,7 @@ def dashboard() -> dict[str, Any]:
 def grafana_expr(expr: str) -> str:
     for variable, value in GRAFANA_VARIABLES.items():
         expr = expr.replace(variable, value)
-    return re.sub(r"\$(namespace|job)\b", ".*", expr)
+    return re.sub(r"\$(resource_namespace|namespace|job)\b", ".*", expr)
 
 
 def test_dashboard_queries_exported_metrics_and_uses_them_all(

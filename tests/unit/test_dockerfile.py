@@ -63,6 +63,28 @@ def test_multi_stage_build_on_a_pinned_slim_python(commands: tuple[dockerfile.Co
     )
 
 
+def test_dependencies_come_from_the_hash_pinned_lock_only(commands: tuple[dockerfile.Command, ...]) -> None:
+    build = stages(commands)[0]
+    installs = [
+        c.original for c in build if c.cmd == "RUN" and "pip" in c.original and " install " in c.original
+    ]
+    assert installs, "the build stage installs something"
+    for run in installs:
+        for part in run.split("&&"):
+            if " install " not in part:
+                continue
+            assert "--no-deps" in part, f"pip resolves nothing by itself: {part.strip()}"
+            if " -r " in part:
+                assert "--require-hashes" in part, part.strip()
+                assert re.search(r"-r\s+requirements/(operator|build)\.lock", part), part.strip()
+            else:
+                assert "/tmp/wheels/" in part, f"only the lock or the operator's own wheel: {part.strip()}"
+    text = " ".join(c.original for c in build if c.cmd == "RUN")
+    assert "requirements/operator.lock" in text and "pip --python /opt/venv/bin/python check" in text
+    assert "--without-pip" in text, "the runtime virtualenv has no pip"
+    assert "--no-build-isolation" in text, "the wheel is built with the locked toolchain, not a fresh one"
+
+
 def test_runtime_runs_as_the_charts_fixed_non_root_uid(commands: tuple[dockerfile.Command, ...]) -> None:
     runtime = stages(commands)[-1]
     users = [c.value[0] for c in runtime if c.cmd == "USER"]
@@ -145,7 +167,9 @@ def test_build_context_is_the_package_and_nothing_else() -> None:
     ).stdout.split()
     context = {p for p in tracked if not ignored(p, patterns)}
     assert {"pyproject.toml", "README.md", "operator/sagemaker_guardrails/cli.py"} <= context
-    assert all(p in ("pyproject.toml", "README.md") or p.startswith("operator/") for p in context), sorted(
+    assert {"requirements/operator.lock", "requirements/build.lock"} <= context
+    top = ("pyproject.toml", "README.md", "requirements/operator.lock", "requirements/build.lock")
+    assert all(p in top or p.startswith("operator/") for p in context), sorted(
         p for p in context if not p.startswith("operator/")
     )
     for leak in (

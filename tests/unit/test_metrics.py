@@ -12,14 +12,15 @@ from sagemaker_guardrails.metrics import PREFIX, Metrics
 pytestmark = pytest.mark.unit
 
 ALLOWED_LABELS = {"outcome", "service", "operation", "error_code", "strategy", "phase", "version", "le"}
+ALLOWED_LABELS |= {"resource_namespace", "reason", "request", "exception"}
 EXPECTED = {
     "reconciles_total": {"outcome"},
     "reconcile_duration_seconds": set(),
     "aws_calls_total": {"service", "operation", "error_code"},
-    "deployments_total": {"strategy", "outcome"},
-    "rollbacks_total": {"strategy"},
+    "deployments_total": {"resource_namespace", "strategy", "outcome"},
+    "rollbacks_total": {"resource_namespace", "strategy"},
     "deployment_duration_seconds": {"strategy", "outcome"},
-    "resources": {"phase"},
+    "resources": {"resource_namespace", "phase"},
     "operator_info": {"version"},
 }
 
@@ -34,9 +35,9 @@ def exercised() -> Metrics:
     m.record_aws_call("sagemaker", "DescribeEndpoint", "")
     m.record_aws_call("sagemaker", "UpdateEndpoint", "ThrottlingException")
     m.record_reconcile("ok", 0.2)
-    m.deployment_started("Canary")
-    m.deployment_finished("Canary", "RolledBack", 900)
-    m.set_phase("uid-1", "Baking")
+    m.deployment_started("Canary", namespace="ml-prod")
+    m.deployment_finished("Canary", "RolledBack", 900, namespace="ml-prod")
+    m.set_phase("uid-1", "Baking", namespace="ml-prod")
     return m
 
 
@@ -80,9 +81,10 @@ def test_counters() -> None:
         == 1
     )
     assert value(m, f"{PREFIX}reconciles_total", outcome="ok") == 1
-    assert value(m, f"{PREFIX}deployments_total", strategy="Canary", outcome="Started") == 1
-    assert value(m, f"{PREFIX}deployments_total", strategy="Canary", outcome="RolledBack") == 1
-    assert value(m, f"{PREFIX}rollbacks_total", strategy="Canary") == 1
+    ns = {"resource_namespace": "ml-prod"}
+    assert value(m, f"{PREFIX}deployments_total", strategy="Canary", outcome="Started", **ns) == 1
+    assert value(m, f"{PREFIX}deployments_total", strategy="Canary", outcome="RolledBack", **ns) == 1
+    assert value(m, f"{PREFIX}rollbacks_total", strategy="Canary", **ns) == 1
     assert (
         value(m, f"{PREFIX}deployment_duration_seconds_count", strategy="Canary", outcome="RolledBack") == 1
     )
@@ -94,8 +96,8 @@ def test_counters() -> None:
 
 def test_succeeded_deployment_is_not_a_rollback() -> None:
     m = Metrics()
-    m.deployment_finished("Linear", "Succeeded", None)
-    assert value(m, f"{PREFIX}rollbacks_total", strategy="Linear") == 0
+    m.deployment_finished("Linear", "Succeeded", None, namespace="ml")
+    assert value(m, f"{PREFIX}rollbacks_total", strategy="Linear", resource_namespace="ml") == 0
     assert value(m, f"{PREFIX}deployment_duration_seconds_count", strategy="Linear", outcome="Succeeded") == 0
 
 
@@ -109,17 +111,35 @@ def test_unknown_outcomes_are_refused() -> None:
 
 def test_resources_by_phase_counts_objects_not_updates() -> None:
     m = Metrics()
-    m.set_phase("a", "Deploying")
-    m.set_phase("b", "Deploying")
-    m.set_phase("a", "Deploying")
-    assert value(m, f"{PREFIX}resources", phase="Deploying") == 2
-    m.set_phase("a", "InService")
-    assert value(m, f"{PREFIX}resources", phase="Deploying") == 1
-    assert value(m, f"{PREFIX}resources", phase="InService") == 1
+    m.set_phase("a", "Deploying", namespace="ml")
+    m.set_phase("b", "Deploying", namespace="ml")
+    m.set_phase("a", "Deploying", namespace="ml")
+    assert value(m, f"{PREFIX}resources", phase="Deploying", resource_namespace="ml") == 2
+    m.set_phase("a", "InService", namespace="ml")
+    assert value(m, f"{PREFIX}resources", phase="Deploying", resource_namespace="ml") == 1
+    assert value(m, f"{PREFIX}resources", phase="InService", resource_namespace="ml") == 1
     m.set_phase("b", None)
     m.set_phase("a", None)
-    assert value(m, f"{PREFIX}resources", phase="Deploying") == 0
-    assert value(m, f"{PREFIX}resources", phase="InService") == 0
+    assert value(m, f"{PREFIX}resources", phase="Deploying", resource_namespace="ml") == 0
+    assert value(m, f"{PREFIX}resources", phase="InService", resource_namespace="ml") == 0
+
+
+def test_deployment_metrics_name_the_resources_namespace() -> None:
+    """Alerts say (and route by) whose endpoint it is: the GuardedEndpoint's namespace, under a
+    name that does not clash with the namespace label Prometheus gives every scraped series."""
+    m = Metrics()
+    m.set_phase("a", "Stalled", namespace="team-a")
+    m.set_phase("b", "Stalled", namespace="team-b")
+    m.deployment_finished("Canary", "RolledBack", 60, namespace="team-b")
+    assert value(m, f"{PREFIX}resources", phase="Stalled", resource_namespace="team-a") == 1
+    assert value(m, f"{PREFIX}resources", phase="Stalled", resource_namespace="team-b") == 1
+    assert value(m, f"{PREFIX}rollbacks_total", strategy="Canary", resource_namespace="team-b") == 1
+    assert value(m, f"{PREFIX}rollbacks_total", strategy="Canary", resource_namespace="team-a") == 0
+    for family in m.registry.collect():
+        for sample in family.samples:
+            assert "namespace" not in sample.labels, family.name
+    m.set_phase("a", "InService", namespace="team-a")
+    assert value(m, f"{PREFIX}resources", phase="Stalled", resource_namespace="team-a") == 0
 
 
 def test_instances_are_independent() -> None:

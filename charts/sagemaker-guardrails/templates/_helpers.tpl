@@ -57,6 +57,43 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{/*
+The pods' affinity: the user's, plus (with several replicas) a podAntiAffinity on the node between
+this release's pods, unless the user's affinity has a podAntiAffinity of its own.
+*/}}
+{{- define "sagemaker-guardrails.affinity" -}}
+{{- $affinity := deepCopy (.Values.affinity | default dict) }}
+{{- $mode := .Values.highAvailability.podAntiAffinity }}
+{{- if and (include "sagemaker-guardrails.ha" .) (ne $mode "none") (not (hasKey $affinity "podAntiAffinity")) }}
+{{- $term := dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" (include "sagemaker-guardrails.selectorLabels" . | fromYaml)) }}
+{{- if eq $mode "hard" }}
+{{- $_ := set $affinity "podAntiAffinity" (dict "requiredDuringSchedulingIgnoredDuringExecution" (list $term)) }}
+{{- else }}
+{{- $_ := set $affinity "podAntiAffinity" (dict "preferredDuringSchedulingIgnoredDuringExecution" (list (dict "weight" 100 "podAffinityTerm" $term))) }}
+{{- end }}
+{{- end }}
+{{- if $affinity }}{{ toYaml $affinity }}{{ end }}
+{{- end }}
+
+{{/*
+The pods' topology spread: the user's constraints, else (with several replicas) one over
+highAvailability.zoneTopologyKey that never blocks scheduling.
+*/}}
+{{- define "sagemaker-guardrails.topologySpread" -}}
+{{- if .Values.topologySpreadConstraints }}
+{{- toYaml .Values.topologySpreadConstraints }}
+{{- else if and (include "sagemaker-guardrails.ha" .) .Values.highAvailability.zoneTopologyKey }}
+- maxSkew: 1
+  topologyKey: {{ .Values.highAvailability.zoneTopologyKey }}
+  whenUnsatisfiable: ScheduleAnyway
+  labelSelector:
+    matchLabels:
+      {{- include "sagemaker-guardrails.selectorLabels" . | nindent 6 }}
+{{- else }}
+[]
+{{- end }}
+{{- end }}
+
+{{/*
 Whether the pods elect a leader through a Lease: leaderElection.enabled, or, when it is null (the
 default), whenever there are several replicas. Several replicas without it would all reconcile
 the same GuardedEndpoints, so that combination is refused.

@@ -407,11 +407,12 @@ class Controller:
     def _confirmed(self, key: str, body: Mapping[str, Any], outcome: Outcome) -> None:
         """What follows a status the API server holds: Events, metrics, the phase gauge."""
         uid = str((body.get("metadata") or {}).get("uid") or "")
+        where = str((body.get("metadata") or {}).get("namespace") or "")
         phase = str(outcome.status.get("phase") or "")
         if self.cached(key) is not None:  # not dropped by a DELETED event meanwhile
             with self._stats_lock:
                 self._passed[key] = (phase, self.clock())
-            self.metrics.set_phase(uid, phase or None)
+            self.metrics.set_phase(uid, phase or None, namespace=where)
         for event in outcome.events:
             try:
                 self.kube.post_event(body, event.type, event.reason, event.message)
@@ -420,10 +421,10 @@ class Controller:
                 log.warning("%s: Event %s not posted (%s): %s", key, event.reason, exc.reason, exc)
         for transition in outcome.transitions:
             if transition.kind == "DeploymentStarted":
-                self.metrics.deployment_started(transition.strategy)
+                self.metrics.deployment_started(transition.strategy, namespace=where)
             elif transition.kind == "DeploymentFinished" and transition.outcome:
                 self.metrics.deployment_finished(
-                    transition.strategy, transition.outcome, transition.duration_seconds
+                    transition.strategy, transition.outcome, transition.duration_seconds, namespace=where
                 )
 
     # -- workers --------------------------------------------------------------------------------
