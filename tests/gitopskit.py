@@ -73,6 +73,9 @@ def argocd(objects: Sequence[dict[str, Any]], configmap: Path = ARGOCD_CM) -> li
     (impacted resources and the merge ``patch`` the API server would send)."""
     out = _run([str(program("argocd")), "eval", "-cm", str(configmap)], json.dumps(list(objects)))
     verdicts: list[dict[str, Any]] = json.loads(out)
+    for verdict in verdicts:
+        for action in verdict["actions"]:
+            action.setdefault("disabled", False)  # Argo CD's JSON omits a false "disabled"
     return verdicts
 
 
