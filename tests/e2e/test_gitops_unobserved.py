@@ -51,12 +51,12 @@ def test_a_new_guarded_endpoint_is_in_progress_until_the_operator_writes_its_sta
     created = yaml.safe_load(
         kubectl.run("create", "-o", "yaml", "-f", "-", input=yaml.safe_dump(manifest)).stdout
     )
-    assert created["status"] == {"observedGeneration": 0}, "the create response carries the status default"
 
     fetched = served(kubectl, namespace, name)
     assert fetched["metadata"]["generation"] == 1
-    assert fetched["status"] == {"observedGeneration": 0}
     assert_not_observed(fetched)
+    assert fetched["status"] == {"observedGeneration": 0}
+    assert created["status"] == {"observedGeneration": 0}, "the create response carries the default too"
     listed = kubectl.json("get", "guardedendpoints", "-n", namespace, "-o", "json")["items"]
     assert [item["status"] for item in listed] == [{"observedGeneration": 0}]
 
