@@ -128,6 +128,7 @@ def test_update_rollback_failed_recovers_when_the_spec_is_reverted_to_the_served
     world.admin.hold_alarm(ALARM, "OK")
     gep.apply(good)  # back to the config the endpoint reports
     gep.until(lambda o: world.deploying())
+    world.admin.advance(5)  # past the seconds after UpdateEndpoint that show no deployment yet
     assert world.describe()["PendingDeploymentSummary"]["EndpointConfigName"] == served
     world.admin.advance(HELD_BAKE * 5)
     gep.settle()
