@@ -239,6 +239,7 @@ def run_until(
     key: str,
     custom: k8s.CustomObjectsApi,
     done: Any,
+    *,
     limit: int = 200,
     tick: Any = None,
 ) -> None:
