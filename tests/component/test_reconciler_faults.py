@@ -124,7 +124,7 @@ def serverless(image: str) -> dict[str, Any]:
     raw = corekit.spec(strategy="Canary", image=image)
     variant = raw["variants"][0]
     del variant["instanceType"], variant["initialInstanceCount"]
-    variant["serverless"] = {"memorySizeInMb": 2048, "maxConcurrency": 5}
+    variant["serverless"] = {"memorySizeInMB": 2048, "maxConcurrency": 5}
     return raw
 
 
