@@ -195,6 +195,19 @@ class EndpointKit:
         self.admin = admin
         self.cloudwatch = cloudwatch
 
+    def alarm(self, name: str) -> None:
+        """A 5XX alarm of the kind a deployment's AutoRollbackConfiguration names."""
+        self.cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            Namespace="AWS/SageMaker",
+            MetricName="Invocation5XXErrors",
+            Statistic="Average",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=0.01,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+
     def model(self, name: str, image: str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1") -> str:
         self.sagemaker.create_model(
             ModelName=name,

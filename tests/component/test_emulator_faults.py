@@ -180,16 +180,7 @@ def test_sagemaker_reads_its_alarms_whatever_faults_are_armed(endpoints: Any) ->
     """Faults are for the clients under test; the emulated SageMaker's own alarm reads are internal."""
     admin = endpoints.admin
     admin.configure(speed=FROZEN, alarm_poll_seconds=10)
-    endpoints.cloudwatch.put_metric_alarm(
-        AlarmName="faulty-5xx",
-        Namespace="AWS/SageMaker",
-        MetricName="Invocation5XXErrors",
-        Statistic="Average",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=0.01,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    endpoints.alarm("faulty-5xx")
     admin.hold_alarm("faulty-5xx", "ALARM")
     endpoint, old = endpoints.endpoint("faulty")
     endpoints.sagemaker.update_endpoint(

@@ -48,23 +48,10 @@ def canary(alarms: tuple[str, ...] = (), wait: int = 120, termination: int = 120
     return config
 
 
-def alarm(cloudwatch: Any, name: str) -> None:
-    cloudwatch.put_metric_alarm(
-        AlarmName=name,
-        Namespace="AWS/SageMaker",
-        MetricName="Invocation5XXErrors",
-        Statistic="Average",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=0.01,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-
-
 def test_an_alarm_rollback_reads_as_recorded(endpoints: Any) -> None:
     admin, sagemaker = endpoints.admin, endpoints.sagemaker
     admin.configure(**FAST)
-    alarm(endpoints.cloudwatch, "recorded-5xx")
+    endpoints.alarm("recorded-5xx")
     admin.hold_alarm("recorded-5xx", "ALARM")
     endpoint, old = endpoints.endpoint("recorded")
     sagemaker.update_endpoint(
@@ -83,7 +70,7 @@ def test_several_alarms_in_alarm_are_named_in_the_configured_order(
     admin.configure(**FAST, alarm_failure_alarms=named)
     alarms = ("zeta-5xx", "calm", "alpha-latency")  # not alphabetical: the configured order counts
     for name in alarms:
-        alarm(endpoints.cloudwatch, name)
+        endpoints.alarm(name)
     admin.hold_alarm("zeta-5xx", "ALARM")
     admin.hold_alarm("alpha-latency", "ALARM")
     endpoint, _ = endpoints.endpoint(f"several-{named}")
